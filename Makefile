@@ -1,0 +1,42 @@
+# One entry point for everything. The virtual environment is created on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: all venv test test-slow figures appendix bench lint clean check
+
+all: figures
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,dist]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+check: $(STAMP)
+	$(VENV)/bin/lab check
+
+figures: $(STAMP)
+	$(VENV)/bin/lab figures
+
+appendix: $(STAMP)
+	$(VENV)/bin/lab appendix
+
+bench: $(STAMP)
+	$(VENV)/bin/lab bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lab problems bounds figures tests
+
+clean:
+	rm -rf build .pytest_cache .lab-cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
