@@ -1,0 +1,51 @@
+"""The ``lab`` command line.
+
+Each subcommand lives in its own module under :mod:`lab.commands` and exposes
+``register(subparsers)``, which adds a parser whose ``func`` default takes the parsed
+arguments and returns an exit code.  New subcommands need no change here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import lab.commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="Theory-verification laboratory for Muon-type (LMO-based) optimizers.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(lab.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"lab.commands.{info.name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("muon-lab")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0+unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``lab``: one module each, with ``register(subparsers)``."""
