@@ -1,0 +1,483 @@
+"""Statistics for verdicts: log-log slopes with bootstrap CIs, refined argmins, bound ratios.
+
+Every function here works on host NumPy arrays of measured numbers (the outputs of a sweep),
+resamples over *seeds* (independent runs, the rows of ``Y_seeds``), never over time steps or
+grid points within a run, and is deterministic given ``rng`` (``None`` means the fixed seed
+:data:`DEFAULT_SEED`: the same inputs always give the same interval).
+
+* :func:`loglog_slope` — OLS slope of log y on log T over a stated window.
+* :func:`slope_ci` — the slope of the seed-mean curve and a percentile-bootstrap interval.
+* :func:`argmin_with_uncertainty` — best grid point, parabola-refined minimiser, bootstrap CI.
+* :func:`ratio_to_bound` — worst measured/bound ratio and where it occurs.
+* :class:`Verdict` — the record every check returns and ``lab check`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+#: Seed used when ``rng`` is None, so intervals are reproducible by default.
+DEFAULT_SEED = 20261122
+VERDICTS = ("holds", "violated", "inconclusive")
+
+
+def _rng(rng: Any) -> np.random.Generator:
+    return np.random.default_rng(DEFAULT_SEED if rng is None else rng)
+
+
+def _check_level(level: float) -> float:
+    if not (isinstance(level, (int, float)) and 0.0 < float(level) < 1.0):
+        raise ValueError(f"level must be in the open interval (0, 1), got {level!r}")
+    return float(level)
+
+
+def _check_n_boot(n_boot: Any) -> int:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
+        raise ValueError(f"n_boot must be an integer >= 100, got {n_boot!r}")
+    return int(n_boot)
+
+
+def _window_mask(T: np.ndarray, window: Any) -> np.ndarray:
+    try:
+        lo, hi = (float(w) for w in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be a pair (lo, hi) with 0 < lo < hi, got {window!r}") from None
+    if not (0.0 < lo < hi):
+        raise ValueError(f"window must be a pair (lo, hi) with 0 < lo < hi, got {window!r}")
+    mask = (lo <= T) & (hi >= T)
+    if int(mask.sum()) < 2:
+        raise ValueError(f"window {window!r} contains {int(mask.sum())} of the T values; need at least 2")
+    return mask
+
+
+def _as_T(T: Any) -> np.ndarray:
+    T = np.asarray(T, dtype=float)
+    if T.ndim != 1 or T.size < 2:
+        raise ValueError(f"T must be a 1-D array of at least 2 values, got shape {T.shape}")
+    if not np.all(np.isfinite(T)) or np.any(T <= 0):
+        raise ValueError("T must hold finite positive values (log-log fit)")
+    return T
+
+
+def _ols_slopes(logT: np.ndarray, logY: np.ndarray) -> np.ndarray:
+    """OLS slopes of each row of ``logY`` (..., k) on ``logT`` (k,)."""
+    x = logT - logT.mean()
+    return (logY - logY.mean(axis=-1, keepdims=True)) @ x / (x @ x)
+
+
+def loglog_slope(T: Any, y: Any, window: tuple[float, float]) -> float | np.ndarray:
+    """OLS slope of log y on log T, using only the T values inside ``window``.
+
+    Parameters
+    ----------
+    T : (k,) positive times (iterations, horizons, sizes ...).
+    y : (..., k) positive measurements; leading axes give one slope each.
+    window : (lo, hi), the stated fit range ``lo <= T <= hi`` (at least two points).
+
+    Returns
+    -------
+    float, or an array of the leading shape of ``y``.  For ``y = C T^p`` the slope is ``p``
+    exactly; it is the exponent estimate for a power law ``y ~ T^p``.
+    """
+    T = _as_T(T)
+    y = np.asarray(y, dtype=float)
+    if y.shape[-1:] != T.shape:
+        raise ValueError(f"y must have last axis of length len(T) = {T.size}, got shape {y.shape}")
+    mask = _window_mask(T, window)
+    yw = y[..., mask]
+    if not np.all(np.isfinite(yw)) or np.any(yw <= 0):
+        raise ValueError("y must be finite and positive inside the window (log-log fit)")
+    s = _ols_slopes(np.log(T[mask]), np.log(yw))
+    return float(s) if np.ndim(s) == 0 else s
+
+
+class SlopeCI(NamedTuple):
+    """Slope estimate and its confidence interval ``[lo, hi]``."""
+
+    slope: float
+    lo: float
+    hi: float
+
+
+def _bootstrap_weights(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n) resampling weights: counts of each seed in a resample, divided by n."""
+    idx = rng.integers(0, n, size=(n_boot, n))
+    counts = np.zeros((n_boot, n))
+    np.add.at(counts, (np.arange(n_boot)[:, None], idx), 1.0)
+    return counts / n
+
+
+def slope_ci(
+    T: Any,
+    Y_seeds: Any,
+    window: tuple[float, float],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    rng: Any = None,
+    statistic: str = "mean",
+) -> SlopeCI:
+    """Log-log slope of the seed-averaged curve with a bootstrap-over-seeds interval.
+
+    Parameters
+    ----------
+    T : (k,) positive times.
+    Y_seeds : (n_seeds, k) one curve per independent seed (n_seeds >= 2).
+    window : (lo, hi) fit range, as in :func:`loglog_slope`.
+    n_boot : bootstrap resamples (>= 100).
+    level : confidence level in (0, 1).
+    rng : None (fixed default seed), an int seed or a ``np.random.Generator``.
+    statistic : "mean" — slope of log(mean_s Y) (the exponent of an expectation such as
+        E‖∇f‖, which the bounds are about); "geomean" — slope of mean_s log Y (= the mean of
+        the per-seed slopes).
+
+    Returns
+    -------
+    SlopeCI(slope, lo, hi): the slope of the full-sample statistic and the percentile
+    interval of the slopes of ``n_boot`` curves, each from seeds resampled with replacement.
+    """
+    level = _check_level(level)
+    n_boot = _check_n_boot(n_boot)
+    if statistic not in ("mean", "geomean"):
+        raise ValueError(f"statistic must be 'mean' or 'geomean', got {statistic!r}")
+    T = _as_T(T)
+    Y = np.asarray(Y_seeds, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] != T.size or Y.shape[0] < 2:
+        raise ValueError(f"Y_seeds must have shape (n_seeds >= 2, len(T) = {T.size}), got {Y.shape}")
+    mask = _window_mask(T, window)
+    Yw = Y[:, mask]
+    if not np.all(np.isfinite(Yw)) or np.any(Yw <= 0):
+        raise ValueError("Y_seeds must be finite and positive inside the window (log-log fit)")
+    logT = np.log(T[mask])
+    W = _bootstrap_weights(Y.shape[0], n_boot, _rng(rng))
+    if statistic == "mean":
+        full = np.log(Yw.mean(axis=0))
+        boot = np.log(W @ Yw)
+    else:
+        full = np.log(Yw).mean(axis=0)
+        boot = W @ np.log(Yw)
+    slopes = _ols_slopes(logT, boot)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(slopes, [alpha, 1.0 - alpha])
+    return SlopeCI(float(_ols_slopes(logT, full)), float(lo), float(hi))
+
+
+@dataclass(frozen=True)
+class Argmin:
+    """Result of :func:`argmin_with_uncertainty`.
+
+    index : grid index of the smallest mean value.
+    x_best : the grid point ``x_grid[index]``.
+    x_refined : minimiser of the parabola through the minimum and its two neighbours
+        (in log x when ``log_x``), clipped to the neighbours' interval; ``x_best`` at a
+        boundary or when the neighbours are not finite.
+    lo, hi : percentile-bootstrap interval (over seeds) of ``x_refined``.
+    at_boundary : the minimum lies on the first or last grid point — the grid does not
+        bracket the optimum and the refinement and interval are not meaningful.
+    """
+
+    index: int
+    x_best: float
+    x_refined: float
+    lo: float
+    hi: float
+    at_boundary: bool
+
+
+def _refine(u: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Batched three-point parabola refinement of argmin over rows of ``y`` (..., k).
+
+    Returns (argmin index, refined abscissa in u, whether it was refined, at boundary).
+    """
+    yy = np.where(np.isfinite(y), y, np.inf)
+    i = np.argmin(yy, axis=-1)
+    k = y.shape[-1]
+    boundary = (i == 0) | (i == k - 1)
+    j = np.clip(i, 1, k - 2)
+    u0, u1, u2 = u[j - 1], u[j], u[j + 1]
+    take = lambda jj: np.take_along_axis(yy, jj[..., None], axis=-1)[..., 0]  # noqa: E731
+    y0, y1, y2 = take(j - 1), take(j), take(j + 1)
+    finite = np.isfinite(y0) & np.isfinite(y1) & np.isfinite(y2)
+    # Vertex of the interpolating parabola (divided differences; valid for uneven spacing).
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d01 = (y1 - y0) / (u1 - u0)
+        d12 = (y2 - y1) / (u2 - u1)
+        curv = (d12 - d01) / (u2 - u0)
+        vertex = 0.5 * (u0 + u1) - d01 / (2.0 * curv)
+    ok = ~boundary & finite & (curv > 0)
+    refined = np.clip(np.where(ok, vertex, u1), u0, u2)
+    return i, refined, ok, boundary
+
+
+def argmin_with_uncertainty(
+    x_grid: Any,
+    Y_seeds: Any,
+    log_x: bool = True,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    rng: Any = None,
+) -> Argmin:
+    """Minimiser of a seed-averaged response over a 1-D grid, refined and with a CI.
+
+    Parameters
+    ----------
+    x_grid : (k,) strictly increasing grid (positive when ``log_x``), k >= 3.
+    Y_seeds : (n_seeds, k) responses (e.g. final loss per seed and step size); non-finite
+        entries (diverged runs) count as +inf, so a grid point where any seed diverged
+        cannot be the minimiser.
+    log_x : fit the parabola in log x (step sizes, momenta on a log grid).
+    n_boot, level, rng : bootstrap over seeds, as in :func:`slope_ci`.
+
+    Returns
+    -------
+    Argmin.  The refinement is the vertex of the parabola through (u_{i-1}, u_i, u_{i+1}),
+    u = log x, which is exact for a response quadratic in u near its minimum; the interval
+    is the percentile interval of the refined minimiser over seed resamples.
+    """
+    level = _check_level(level)
+    n_boot = _check_n_boot(n_boot)
+    x = np.asarray(x_grid, dtype=float)
+    if x.ndim != 1 or x.size < 3:
+        raise ValueError(f"x_grid must be 1-D with at least 3 points, got shape {x.shape}")
+    if not np.all(np.diff(x) > 0):
+        raise ValueError("x_grid must be strictly increasing")
+    if log_x and np.any(x <= 0):
+        raise ValueError("x_grid must be positive when log_x=True")
+    Y = np.asarray(Y_seeds, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] != x.size or Y.shape[0] < 2:
+        raise ValueError(f"Y_seeds must have shape (n_seeds >= 2, len(x_grid) = {x.size}), got {Y.shape}")
+    Y = np.where(np.isfinite(Y), Y, np.inf)
+    u = np.log(x) if log_x else x
+
+    def minimiser(y):
+        i, ref, ok, boundary = _refine(u, y)
+        # Unrefined minimisers are reported as the exact grid value (no exp(log x) round trip).
+        return i, np.where(ok, np.exp(ref) if log_x else ref, x[i]), boundary
+
+    with np.errstate(invalid="ignore"):  # inf - inf in the parabola through diverged columns
+        i, x_ref, boundary = minimiser(Y.mean(axis=0))
+        W = _bootstrap_weights(Y.shape[0], n_boot, _rng(rng))
+        finite_cols = np.all(np.isfinite(Y), axis=0)
+        boot_mean = np.where(finite_cols, W @ np.where(np.isfinite(Y), Y, 0.0), np.inf)
+        _, boot_ref, _ = minimiser(boot_mean)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(boot_ref, [alpha, 1.0 - alpha])
+    return Argmin(
+        index=int(i),
+        x_best=float(x[int(i)]),
+        x_refined=float(x_ref),
+        lo=float(lo),
+        hi=float(hi),
+        at_boundary=bool(boundary),
+    )
+
+
+@dataclass(frozen=True)
+class BoundRatio:
+    """Result of :func:`ratio_to_bound`.
+
+    worst : the largest measured/bound ratio (+inf if any measurement is NaN).
+    index : where it occurs (a tuple index into the broadcast shape).
+    point : ``points[index[0]]`` when ``points`` was given (e.g. the sweep row), else None.
+    holds : ``worst <= 1 + rtol``.
+    ratios : all ratios (NaN measurements reported as +inf).
+    """
+
+    worst: float
+    index: tuple[int, ...]
+    point: Any
+    holds: bool
+    ratios: np.ndarray = field(repr=False)
+
+
+def ratio_to_bound(
+    measured: Any, bound: Any, *, points: Sequence[Any] | None = None, rtol: float = 0.0
+) -> BoundRatio:
+    """Worst ratio measured/bound over all entries, and where it occurs.
+
+    Parameters
+    ----------
+    measured : array of measured quantities the bound should dominate.
+    bound : array (broadcastable to ``measured``) of strictly positive bound values.
+    points : optional labels of the leading axis (e.g. ``result.rows``).
+    rtol : float >= 0, slack for floating-point rounding in ``holds`` (default 0: none).
+
+    Notes
+    -----
+    A NaN measurement (e.g. a diverged run) counts as an infinite ratio: it can never make a
+    bound look satisfied.  ``holds = worst <= 1 + rtol``.
+    """
+    m = np.asarray(measured, dtype=float)
+    b = np.asarray(bound, dtype=float)
+    try:
+        m, b = np.broadcast_arrays(m, b)
+    except ValueError:
+        raise ValueError(f"bound of shape {b.shape} does not broadcast to measured {m.shape}") from None
+    if m.size == 0:
+        raise ValueError("measured is empty")
+    if not np.all(b > 0) or not np.all(np.isfinite(b)):
+        raise ValueError("bound must be finite and strictly positive everywhere")
+    if not (isinstance(rtol, (int, float)) and rtol >= 0):
+        raise ValueError(f"rtol must be a float >= 0, got {rtol!r}")
+    ratios = np.where(np.isnan(m), np.inf, m / b)
+    flat = int(np.argmax(ratios))
+    index = tuple(int(k) for k in np.unravel_index(flat, ratios.shape)) if ratios.ndim else ()
+    point = None
+    if points is not None:
+        if ratios.ndim == 0 or len(points) != ratios.shape[0]:
+            raise ValueError(f"points must label the leading axis: {ratios.shape[:1]} entries")
+        point = points[index[0]]
+    worst = float(ratios.flat[flat])
+    return BoundRatio(worst=worst, index=index, point=point, holds=bool(worst <= 1.0 + rtol), ratios=ratios)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, np.ndarray):
+        return _jsonable(v.tolist())
+    return str(v)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim.
+
+    Attributes
+    ----------
+    claim : claim id (e.g. "S1-I1").
+    source : where the claim comes from, e.g. "lab derivation consistent with S1 (claim ...)".
+    problem : the test problem and its configuration.
+    bound : the bound or the expected exponent (number or formula text).
+    measured : the measured quantity (number or description).
+    verdict : one of "holds", "violated", "inconclusive".
+    worst_ratio : worst measured/bound ratio (ratio checks).
+    slope, ci : fitted slope and its (lo, hi) interval (rate checks).
+    details : anything else (grid, seeds, window, where the worst ratio occurred ...).
+    """
+
+    claim: str
+    source: str
+    problem: str
+    bound: Any
+    measured: Any
+    verdict: str
+    worst_ratio: float | None = None
+    slope: float | None = None
+    ci: tuple[float, float] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        for name in ("claim", "source", "problem"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        if self.ci is not None:
+            lo, hi = self.ci
+            if not lo <= hi:
+                raise ValueError(f"ci must be (lo, hi) with lo <= hi, got {self.ci!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "holds"
+
+    @classmethod
+    def from_ratio(
+        cls, claim: str, source: str, problem: str, bound: Any, measured: Any, ratio: BoundRatio, **details
+    ) -> Verdict:
+        """'holds' if the worst ratio is <= 1 (+rtol), else 'violated'; records where."""
+        info = {"worst_index": list(ratio.index), **details}
+        if ratio.point is not None:
+            info["worst_point"] = ratio.point
+        return cls(
+            claim=claim,
+            source=source,
+            problem=problem,
+            bound=bound,
+            measured=measured,
+            verdict="holds" if ratio.holds else "violated",
+            worst_ratio=ratio.worst,
+            details=info,
+        )
+
+    @classmethod
+    def from_slope(
+        cls,
+        claim: str,
+        source: str,
+        problem: str,
+        expected: float,
+        ci: SlopeCI,
+        *,
+        kind: str = "equal",
+        max_width: float | None = None,
+        **details,
+    ) -> Verdict:
+        """Verdict on a fitted exponent against ``expected``.
+
+        kind "equal": holds if ``lo <= expected <= hi``, violated otherwise.
+        kind "at_most" (decays at least as fast): holds if ``hi <= expected``, violated if
+        ``lo > expected``, else inconclusive.  kind "at_least": the mirror image.
+        ``max_width``: an interval wider than this is "inconclusive" (too few seeds to decide).
+        """
+        if kind not in ("equal", "at_most", "at_least"):
+            raise ValueError(f"kind must be 'equal', 'at_most' or 'at_least', got {kind!r}")
+        slope, lo, hi = ci
+        if kind == "equal":
+            verdict = "holds" if lo <= expected <= hi else "violated"
+        elif kind == "at_most":
+            verdict = "holds" if hi <= expected else "violated" if lo > expected else "inconclusive"
+        else:
+            verdict = "holds" if lo >= expected else "violated" if hi < expected else "inconclusive"
+        if max_width is not None and hi - lo > max_width and verdict != "violated":
+            verdict = "inconclusive"
+        return cls(
+            claim=claim,
+            source=source,
+            problem=problem,
+            bound=expected,
+            measured=slope,
+            verdict=verdict,
+            slope=slope,
+            ci=(lo, hi),
+            details={"kind": kind, **({"max_width": max_width} if max_width is not None else {}), **details},
+        )
+
+    def as_row(self) -> dict[str, Any]:
+        """Flat JSON-serialisable dict (details as compact JSON text) for tables and reports."""
+        return {
+            "claim": self.claim,
+            "source": self.source,
+            "problem": self.problem,
+            "bound": _jsonable(self.bound),
+            "measured": _jsonable(self.measured),
+            "worst_ratio": _jsonable(self.worst_ratio),
+            "slope": _jsonable(self.slope),
+            "ci_lo": _jsonable(self.ci[0]) if self.ci else None,
+            "ci_hi": _jsonable(self.ci[1]) if self.ci else None,
+            "verdict": self.verdict,
+            "details": json.dumps(_jsonable(dict(self.details)), sort_keys=True),
+        }
+
+    def __str__(self) -> str:
+        if self.slope is not None and self.ci is not None:
+            what = f"slope {self.slope:.4g} [{self.ci[0]:.4g}, {self.ci[1]:.4g}] vs {self.bound}"
+        elif self.worst_ratio is not None:
+            what = f"worst ratio {self.worst_ratio:.4g}"
+        else:
+            what = f"measured {self.measured} vs bound {self.bound}"
+        return f"{self.verdict.upper():12s} {self.claim}: {what} ({self.problem}; {self.source})"

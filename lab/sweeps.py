@@ -1,0 +1,697 @@
+"""Parameter sweeps: grids, batched chunks, cached and resumable execution, a long results table.
+
+A sweep evaluates a user-supplied *batched* function on every point of a :class:`Grid`::
+
+    compute(points: list[dict]) -> dict[str, np.ndarray]     # leading axis = point
+
+Algorithm of :func:`run_sweep`
+------------------------------
+1. Expand the grid into points (Cartesian product, last axis fastest).  Each point gets a
+   64-bit random ``key`` = :func:`lab.random.derive_key` of its own coordinates on the
+   ``key_axes`` (default: all axes), so a point's random numbers never depend on which
+   other points exist.  ``key_axes=("seed", "n")`` instead gives common random numbers
+   across the remaining axes (paired comparisons of step sizes or optimizers).
+2. Split the points into chunks that one batched call can run: points that agree on the
+   *structural* axes (problem size, preset, optimizer name, ...) and differ only in
+   batchable axes (per-run hyperparameters and seeds) share a chunk of at most
+   ``chunk_size`` points.
+3. For each chunk, look up the cache entry keyed by (``name``, the chunk's points, the code
+   version of the modules the computation depends on).  Verified entries are loaded; the
+   others are computed — sequentially, over ``n_jobs`` local processes (joblib), or on a
+   Dask cluster — and each is stored atomically *as soon as it finishes*.  An interrupted
+   sweep therefore resumes where it stopped: finished chunks are never recomputed or lost.
+4. Assemble a :class:`SweepResult`, a long table in grid order (one row per point, benchopt
+   style) with the provenance on every row.  The order, and every number, are independent
+   of the chunking and of the execution backend (given a ``compute`` whose batched call
+   equals the one-by-one calls, as the lab's standards require).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.metadata
+import inspect
+import itertools
+import math
+import os
+import platform
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import lab.random
+from lab.backend import to_numpy
+from lab.cache import REPO_ROOT, Cache, check_name, code_version
+from lab.random import derive_key
+
+#: Name of the per-point random key added to every point; it cannot be an axis name.
+KEY = "key"
+#: Axis names treated as batchable (seeds) by the default chunking rule, whatever their values.
+SEED_AXES = ("seed", "seeds", "rep", "replicate")
+#: Provenance columns carried on every row.
+PROVENANCE = (
+    "code_version",
+    "backend",
+    "dtype",
+    "git_revision",
+    "python",
+    "numpy",
+    "scipy",
+    "muon_lab",
+    "host",
+)
+_ADDRESS_RE = re.compile(r"^(tcp|tls|ucx|inproc)://\S+$")
+
+
+# --------------------------------------------------------------------------- grid
+
+
+def _axis_value(name: str, v: Any) -> Any:
+    """Python-native value for an axis entry (NumPy scalars would change repr, hence keys)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, list):
+        v = tuple(v)
+    if isinstance(v, tuple):
+        return tuple(_axis_value(name, x) for x in v)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    raise TypeError(
+        f"axis {name!r}: values must be None, bool, int, float, str or tuples of them, got {type(v).__name__}"
+    )
+
+
+def point_key(point: Mapping[str, Any], key_axes: Iterable[str] | None = None) -> int:
+    """The 64-bit random key of a grid point: :func:`lab.random.derive_key` of its coordinates.
+
+    Only ``point``'s own values on ``key_axes`` (default: all its axes) enter, sorted by axis
+    name, so the key does not depend on the other grid points or on the axis order.
+    """
+    names = sorted(k for k in point if k != KEY) if key_axes is None else sorted(key_axes)
+    missing = [a for a in names if a not in point]
+    if missing:
+        raise ValueError(f"key_axes names axes the point lacks: {missing}")
+    return derive_key(*((a, point[a]) for a in names))
+
+
+class Grid:
+    """A Cartesian grid of experiment points over named, ordered axes.
+
+    Parameters
+    ----------
+    **axes
+        ``name=[values...]``, e.g. ``Grid(n=[8, 16], lr=[1e-2, 1e-1], seed=range(20))``.
+        Values must be None, bool, int, float, str or tuples of these (NumPy scalars are
+        converted); every axis needs at least one value and no repeated values.
+
+    Notes
+    -----
+    Points are dictionaries ``{axis: value, ..., "key": int}``; ``key`` is the point's random
+    key (:func:`point_key`).  Default chunking rule (:meth:`structural_axes`): an axis is
+    *batchable* if it is a seed axis (named one of :data:`SEED_AXES`) or all its values are
+    floats; every other axis (ints such as sizes and NS steps, strings such as presets and
+    optimizer names, ...) is *structural* and splits chunks.  The rule errs towards
+    splitting; pass ``by=`` to state the structural axes explicitly.
+    """
+
+    def __init__(self, **axes: Sequence[Any]):
+        if not axes:
+            raise ValueError("Grid needs at least one axis, e.g. Grid(seed=range(10))")
+        self.axes: dict[str, tuple[Any, ...]] = {}
+        for name, values in axes.items():
+            if name == KEY:
+                raise ValueError(f"axis name {KEY!r} is reserved for the per-point random key")
+            if isinstance(values, (str, bytes, Mapping)) or not isinstance(
+                values, (Sequence, range, np.ndarray)
+            ):
+                raise TypeError(f"axis {name!r} must be a list of values, got {type(values).__name__}")
+            if isinstance(values, np.ndarray):
+                values = values.tolist()
+            vals = tuple(_axis_value(name, v) for v in values)
+            if not vals:
+                raise ValueError(f"axis {name!r} is empty; every axis needs at least one value")
+            seen = set()
+            for v in vals:
+                tag = (type(v).__name__, repr(v))
+                if tag in seen:
+                    raise ValueError(f"axis {name!r} repeats the value {v!r}")
+                seen.add(tag)
+            self.axes[name] = vals
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.axes)
+
+    def __len__(self) -> int:
+        return math.prod(len(v) for v in self.axes.values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={list(v)!r}" for k, v in self.axes.items())
+        return f"Grid({inner})"
+
+    def _check_axes(self, names: Iterable[str] | None, param: str) -> tuple[str, ...] | None:
+        if names is None:
+            return None
+        if isinstance(names, str):
+            names = (names,)
+        names = tuple(names)
+        unknown = [n for n in names if n not in self.axes]
+        if unknown:
+            raise ValueError(f"{param} names unknown axes {unknown}; the axes are {list(self.axes)}")
+        return names
+
+    def structural_axes(self) -> tuple[str, ...]:
+        """Axes that split chunks under the default rule (see the class notes)."""
+        out = []
+        for name, vals in self.axes.items():
+            if name in SEED_AXES:
+                continue
+            if all(isinstance(v, float) for v in vals):
+                continue
+            out.append(name)
+        return tuple(out)
+
+    def points(self, key_axes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """All points in grid order (last axis fastest), each with its random ``key``."""
+        key_axes = self._check_axes(key_axes, "key_axes")
+        names = self.names
+        out = []
+        for combo in itertools.product(*self.axes.values()):
+            p = dict(zip(names, combo, strict=True))
+            p[KEY] = point_key(p, key_axes)
+            out.append(p)
+        return out
+
+    def chunks(
+        self, size: int, by: Iterable[str] | None = None, key_axes: Iterable[str] | None = None
+    ) -> list[list[dict[str, Any]]]:
+        """Points grouped into batched computations.
+
+        Parameters
+        ----------
+        size : int >= 1
+            Maximum number of points per chunk.
+        by : axis names, optional
+            Structural axes: points in one chunk agree on all of them (default
+            :meth:`structural_axes`).
+        key_axes : axis names, optional
+            Passed to :meth:`points`.
+
+        Returns
+        -------
+        list of chunks (lists of points), groups in order of first appearance, points in grid
+        order inside each group, each group cut into consecutive pieces of at most ``size``.
+        """
+        points, index = self.chunk_indices(size, by=by, key_axes=key_axes)
+        return [[points[n] for n in idx] for idx in index]
+
+    def chunk_indices(
+        self, size: int, by: Iterable[str] | None = None, key_axes: Iterable[str] | None = None
+    ) -> tuple[list[dict[str, Any]], list[list[int]]]:
+        """``(points, chunks as lists of indices into points)``; same rule as :meth:`chunks`."""
+        size = _check_positive_int(size, "chunk_size")
+        by = self._check_axes(by, "by")
+        by = self.structural_axes() if by is None else by
+        points = self.points(key_axes)
+        groups: dict[tuple, list[int]] = {}
+        for n, p in enumerate(points):
+            groups.setdefault(tuple(repr(p[a]) for a in by), []).append(n)
+        return points, [idx[i : i + size] for idx in groups.values() for i in range(0, len(idx), size)]
+
+
+def _check_positive_int(value: Any, param: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{param} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{param} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class SweepStats:
+    """Counters of one :func:`run_sweep` call."""
+
+    points: int = 0
+    chunks: int = 0
+    chunks_computed: int = 0
+    chunks_loaded: int = 0
+    chunks_corrupt: int = 0
+    compute_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+@dataclass
+class SweepResult:
+    """The long results table of a sweep.
+
+    Attributes
+    ----------
+    name : experiment name.
+    axes : the grid's axis names (in order).
+    rows : one dict per point, in grid order: axis values, ``key``, scalar outputs and the
+        provenance columns :data:`PROVENANCE`.
+    arrays : per-output list of per-row arrays for outputs with more than one number per
+        point (e.g. metric curves over checkpoints); :meth:`array` stacks them.
+    stats : :class:`SweepStats`.
+    """
+
+    name: str
+    axes: tuple[str, ...]
+    rows: list[dict[str, Any]]
+    arrays: dict[str, list[np.ndarray | None]] = field(default_factory=dict)
+    stats: SweepStats = field(default_factory=SweepStats)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def scalars(self) -> tuple[str, ...]:
+        """Names of the scalar outputs (columns that are neither axes, key nor provenance)."""
+        fixed = set(self.axes) | {KEY} | set(PROVENANCE)
+        names: dict[str, None] = {}
+        for r in self.rows:
+            names.update((k, None) for k in r if k not in fixed)
+        return tuple(names)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.scalars + tuple(self.arrays)
+
+    def _column_names(self) -> tuple[str, ...]:
+        return tuple(self.axes) + (KEY,) + self.scalars + PROVENANCE
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of one column (axis, key, scalar output or provenance) in row order."""
+        if name not in self._column_names():
+            raise ValueError(f"unknown column {name!r}; the columns are {list(self._column_names())}")
+        return np.asarray([r.get(name) for r in self.rows])
+
+    def array(self, name: str) -> np.ndarray:
+        """Output ``name`` stacked over the rows: shape ``(len(self), *per-point shape)``."""
+        if name in self.arrays:
+            items = self.arrays[name]
+            if any(a is None for a in items):
+                raise ValueError(f"output {name!r} is missing for some rows; select rows that have it first")
+            shapes = {a.shape for a in items}
+            if len(shapes) > 1:
+                raise ValueError(
+                    f"output {name!r} has different shapes across rows {sorted(shapes)}; "
+                    "select rows with one shape first (e.g. .select(n=...))"
+                )
+            return np.stack(items) if items else np.empty((0,))
+        if name in self.scalars:
+            return np.asarray([r.get(name, np.nan) for r in self.rows], dtype=float)
+        raise ValueError(f"unknown output {name!r}; the outputs are {list(self.outputs)}")
+
+    def select(self, **where: Any) -> SweepResult:
+        """Rows whose columns equal the given values (a list or set means 'any of these')."""
+        names = self._column_names()
+        for k in where:
+            if k not in names:
+                raise ValueError(f"select: unknown column {k!r}; the columns are {list(names)}")
+
+        def match(row: Mapping[str, Any]) -> bool:
+            for k, v in where.items():
+                if isinstance(v, (list, set, frozenset)):
+                    if row.get(k) not in v:
+                        return False
+                elif row.get(k) != v:
+                    return False
+            return True
+
+        keep = [i for i, r in enumerate(self.rows) if match(r)]
+        return SweepResult(
+            name=self.name,
+            axes=self.axes,
+            rows=[self.rows[i] for i in keep],
+            arrays={k: [v[i] for i in keep] for k, v in self.arrays.items()},
+            stats=self.stats,
+        )
+
+    def pivot(self, output: str, index: str, columns: str) -> tuple[list, list, np.ndarray]:
+        """Output arranged as a matrix: ``(index values, column values, M)`` with
+        ``M[i, j] = output at index == index_values[i], columns == column_values[j]``.
+
+        Every cell must hold exactly one row; select the other axes first.  Useful for
+        ``Y_seeds`` matrices (``index="seed"``) in :mod:`lab.stats`.
+        """
+        values = self.array(output)
+        ix = list(dict.fromkeys(self.column(index).tolist()))
+        cx = list(dict.fromkeys(self.column(columns).tolist()))
+        out = np.full((len(ix), len(cx)) + values.shape[1:], np.nan)
+        filled = np.zeros((len(ix), len(cx)), dtype=int)
+        for r, row in enumerate(self.rows):
+            i, j = ix.index(row[index]), cx.index(row[columns])
+            out[i, j] = values[r]
+            filled[i, j] += 1
+        if not np.all(filled == 1):
+            raise ValueError(
+                f"pivot: each ({index}, {columns}) cell needs exactly one row, found counts "
+                f"{sorted(set(filled.ravel().tolist()))}; select the other axes first"
+            )
+        return ix, cx, out
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The rows as a list of dicts (copies; array outputs are in :meth:`array`)."""
+        return [dict(r) for r in self.rows]
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write the long table (axes, key, scalar outputs, provenance) to ``path``."""
+        path = Path(path)
+        cols = self._column_names()
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+            writer.writeheader()
+            for r in self.rows:
+                writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+        return path
+
+
+# --------------------------------------------------------------------------- provenance
+
+
+@functools.lru_cache(maxsize=1)
+def _static_provenance() -> dict[str, str]:
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = "unknown"
+    return {
+        "git_revision": rev or "unknown",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": version("scipy"),
+        "muon_lab": version("muon-lab"),
+        "host": platform.node(),
+    }
+
+
+def _default_backend_dtype(point: Mapping[str, Any]) -> tuple[str, str]:
+    backend = point.get("backend", os.environ.get("LAB_BACKEND", "numpy"))
+    dtype = point.get("dtype", "float64")
+    return str(backend), str(dtype)
+
+
+def default_code(compute: Callable) -> tuple[Any, ...]:
+    """What the default code-version salt hashes: lab.random and the module defining ``compute``."""
+    fn = compute.func if isinstance(compute, functools.partial) else compute
+    module = inspect.getmodule(fn)
+    if module is not None and getattr(module, "__file__", None):
+        return (lab.random, module)
+    return (lab.random, fn)
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _compute_chunk(compute: Callable, points: list[dict[str, Any]]) -> tuple[dict[str, np.ndarray], float]:
+    """Run one chunk and check its outputs (runs in the worker process)."""
+    start = time.perf_counter()
+    out = compute([dict(p) for p in points])
+    seconds = time.perf_counter() - start
+    if not isinstance(out, Mapping) or not out:
+        raise TypeError(f"compute must return a non-empty dict of arrays, got {type(out).__name__}")
+    arrays = {}
+    for k, v in out.items():
+        if not isinstance(k, str) or not k or k in (KEY,) or k in PROVENANCE:
+            raise ValueError(f"compute returned an invalid output name {k!r} (reserved or empty)")
+        a = np.asarray(to_numpy(v))
+        if a.dtype == object:
+            raise TypeError(f"compute output {k!r} has dtype object; return numeric arrays")
+        if a.ndim < 1 or a.shape[0] != len(points):
+            raise ValueError(
+                f"compute output {k!r} must have leading axis = number of points ({len(points)}), "
+                f"got shape {a.shape}"
+            )
+        arrays[k] = a
+    return arrays, seconds
+
+
+def _resolve_cache(cache: Any) -> Cache | None:
+    if cache is None or cache is False:
+        return None
+    if cache is True:
+        return Cache()
+    if isinstance(cache, Cache):
+        return cache
+    if isinstance(cache, (str, os.PathLike)):
+        return Cache(cache)
+    raise TypeError(f"cache must be True, False/None, a directory path or a lab.cache.Cache, got {cache!r}")
+
+
+def _check_scheduler(scheduler: Any) -> None:
+    if scheduler is None or scheduler == "local":
+        return
+    if isinstance(scheduler, str):
+        if _ADDRESS_RE.match(scheduler):
+            return
+        raise ValueError(
+            "scheduler must be None (local execution), 'local' (start a Dask LocalCluster) or a "
+            f"Dask scheduler address such as 'tcp://host:8786', got {scheduler!r}"
+        )
+    try:
+        from distributed import Client
+    except ImportError:  # pragma: no cover - distributed is a declared optional dependency
+        Client = ()
+    if not isinstance(scheduler, Client):
+        raise ValueError(
+            "scheduler must be None, 'local', a 'tcp://host:port' address or a distributed.Client, "
+            f"got {type(scheduler).__name__}"
+        )
+
+
+def _run_local(compute, todo, n_jobs) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    if n_jobs == 1:
+        for i, points in todo:
+            arrays, sec = _compute_chunk(compute, points)
+            yield i, arrays, sec
+        return
+    from joblib import Parallel, delayed
+
+    def job(i, points):
+        return (i, *_compute_chunk(compute, points))
+
+    # Unordered: each chunk is handed back (and stored) as soon as it is done.
+    yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(job)(i, p) for i, p in todo)
+
+
+def _run_dask(compute, todo, scheduler, n_jobs) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("scheduler=... needs dask.distributed: pip install -e '.[dist]'") from exc
+    cluster = client = None
+    try:
+        if isinstance(scheduler, Client):
+            client = scheduler
+        elif scheduler == "local":
+            cluster = LocalCluster(
+                n_workers=None if n_jobs < 0 else n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no fixed port, loopback only
+            )
+            client = Client(cluster, set_as_default=False)
+        else:
+            client = Client(scheduler, set_as_default=False)
+        futures = {client.submit(_compute_chunk, compute, p, pure=False): i for i, p in todo}
+        try:
+            for fut in as_completed(futures):
+                arrays, sec = fut.result()
+                yield futures[fut], arrays, sec
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        if client is not None and client is not scheduler:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sweep(
+    compute: Callable[[list[dict[str, Any]]], Mapping[str, Any]],
+    grid: Grid,
+    *,
+    name: str,
+    cache: Any = True,
+    chunk_size: int = 32,
+    n_jobs: int = 1,
+    scheduler: Any = None,
+    progress: bool = True,
+    by: Iterable[str] | None = None,
+    key_axes: Iterable[str] | None = None,
+    code: Sequence[Any] = (),
+) -> SweepResult:
+    """Evaluate ``compute`` on every point of ``grid``, with caching and resumption.
+
+    Parameters
+    ----------
+    compute : callable
+        ``compute(points) -> {output: array}``; each array has leading axis ``len(points)``.
+        Points are dicts of axis values plus the random ``key`` (a uint64 ``int``; build an
+        RNG with ``lab.random.RNG(xp.asarray(np.array(keys, dtype=np.uint64)))``).
+        1-D outputs (one number per point) become table columns, the others stacked arrays.
+        The provenance columns ``backend``/``dtype`` are the point's ``backend``/``dtype`` axis
+        values when the grid has them, else the lab defaults (``$LAB_BACKEND`` or "numpy",
+        "float64"); they are part of the cache key.
+        Must be picklable for ``n_jobs != 1`` or a Dask scheduler.
+    grid : Grid
+    name : str
+        Experiment name (cache directory; part of every key).
+    cache : True (default root), False/None (no caching), a directory, or a :class:`Cache`.
+    chunk_size : int >= 1
+        Maximum points per batched call.
+    n_jobs : int, not 0
+        Local worker processes (joblib semantics: -1 = all cores); with ``scheduler="local"``
+        the number of Dask workers.
+    scheduler : None, "local", "tcp://host:port" or a ``distributed.Client``
+        None runs locally (``n_jobs``); "local" starts a Dask LocalCluster of processes
+        (one thread each, loopback, no dashboard) for this call; an address connects to a
+        running scheduler.  Results are identical in all cases.  Outputs travel back to
+        this process, which alone writes the cache (workers need no shared disk).
+    progress : bool
+        Show a tqdm bar over chunks.
+    by : axis names, optional
+        Structural axes (see :meth:`Grid.chunks`).
+    key_axes : axis names, optional
+        Axes the random keys derive from (see :meth:`Grid.points`).
+    code : modules or objects
+        Extra code the results depend on (e.g. the optimizer module): its source enters
+        the cache salt, so editing it invalidates exactly these entries.  The salt always
+        includes :mod:`lab.random` and the module defining ``compute``.
+
+    Notes
+    -----
+    Entries are per chunk, and a chunk's key covers its exact list of points: results never
+    change when the grid grows, but chunks whose membership changes are recomputed.  Growing
+    a grid along a structural axis (a new problem size) reuses every existing chunk.
+
+    Returns
+    -------
+    SweepResult
+    """
+    # Validate everything before any work starts.
+    if not callable(compute):
+        raise TypeError(f"compute must be callable, got {type(compute).__name__}")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a lab.sweeps.Grid, got {type(grid).__name__}")
+    check_name(name)
+    chunk_size = _check_positive_int(chunk_size, "chunk_size")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}")
+    _check_scheduler(scheduler)
+    store = _resolve_cache(cache)
+    if isinstance(code, (str, bytes)) or not isinstance(code, Sequence):
+        code = (code,)
+    salt = code_version(*default_code(compute), *code)
+
+    t0 = time.perf_counter()
+    points, chunk_index = grid.chunk_indices(chunk_size, by=by, key_axes=key_axes)
+    chunks = [[points[n] for n in idx] for idx in chunk_index]
+    configs = []
+    for c in chunks:
+        backend, dtype = _default_backend_dtype(c[0])
+        configs.append({"points": c, "backend": backend, "dtype": dtype})
+    keys = [Cache.key(name, cfg, salt) for cfg in configs]
+    stats = SweepStats(points=len(points), chunks=len(chunks))
+    here = dict(_static_provenance(), code_version=salt)
+
+    results: dict[int, dict[str, np.ndarray]] = {}
+    provenance: dict[int, dict[str, Any]] = {}
+    todo = []
+    corrupt_before = store.corrupt if store else 0
+    for i, key in enumerate(keys):
+        entry = store.load(name, key) if store else None
+        if entry is None:
+            todo.append((i, chunks[i]))
+            continue
+        results[i] = entry.arrays
+        provenance[i] = dict(entry.meta.get("extra", {}).get("provenance", {}))
+        stats.chunks_loaded += 1
+    stats.chunks_corrupt = (store.corrupt - corrupt_before) if store else 0
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(chunks), initial=stats.chunks_loaded, desc=name, unit="chunk")
+    try:
+        if todo:
+            runner = (
+                _run_local(compute, todo, n_jobs)
+                if scheduler is None
+                else _run_dask(compute, todo, scheduler, n_jobs)
+            )
+            for i, arrays, sec in runner:
+                backend, dtype = configs[i]["backend"], configs[i]["dtype"]
+                prov = dict(here, backend=backend, dtype=dtype)
+                if store is not None:
+                    store.store(
+                        name,
+                        keys[i],
+                        arrays,
+                        config=configs[i],
+                        salt=salt,
+                        extra={"provenance": prov, "compute_seconds": sec},
+                    )
+                results[i] = arrays
+                provenance[i] = prov
+                stats.chunks_computed += 1
+                stats.compute_seconds += sec
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    result = _assemble(name, grid, points, chunk_index, results, provenance)
+    stats.wall_seconds = time.perf_counter() - t0
+    result.stats = stats
+    return result
+
+
+def _assemble(name, grid, points, chunk_index, results, provenance) -> SweepResult:
+    """Rows in grid order from per-chunk outputs (one-number outputs become columns)."""
+    located: list[tuple[int, int]] = [(-1, -1)] * len(points)
+    for i, idx in enumerate(chunk_index):
+        for j, n in enumerate(idx):
+            located[n] = (i, j)
+    rows: list[dict[str, Any]] = []
+    arrays: dict[str, list[np.ndarray | None]] = {}
+    for n, (i, j) in enumerate(located):
+        p = points[n]
+        row = {a: p[a] for a in grid.names}
+        row[KEY] = p[KEY]
+        for out_name, arr in results[i].items():
+            if arr.ndim == 1:
+                row[out_name] = arr[j].item()
+            else:
+                arrays.setdefault(out_name, [None] * len(points))[n] = arr[j]
+        for col in PROVENANCE:
+            row[col] = provenance[i].get(col, "unknown")
+        rows.append(row)
+    return SweepResult(name=name, axes=grid.names, rows=rows, arrays=arrays)
