@@ -1,0 +1,75 @@
+"""Test problems with certified constants, noise models, and the problem registry.
+
+Every problem implements the :class:`problems.base.Problem` protocol (batched ``f``, ``grad``,
+``sample``, ``stochastic_grad``, ``x0``, ``describe``) and states its constants in a
+:class:`problems.base.Constants` record; the tests ``tests/test_problems_*.py`` certify each one.
+"""
+
+from problems.base import BlockConstants, Constants, Params, Problem, ProblemBase, Sample, delta0
+from problems.estimate import estimate_l0_l1, trajectory_norms
+from problems.layers import DeepLinear, TeacherStudent
+from problems.least_squares import ConstrainedLeastSquares, LeastSquaresBase, OverparamLeastSquares, Quadratic
+from problems.noise import (
+    NOISE_REGISTRY,
+    GaussianNoise,
+    HessianNoise,
+    MinibatchNoise,
+    NoiseModel,
+    NoisyProblem,
+    NoNoise,
+    StudentTNoise,
+    attach_noise,
+    make_noise,
+)
+from problems.quadratic import (
+    Flattening,
+    IsotropicQuadratic,
+    KroneckerQuadratic,
+    KroneckerQuadraticBase,
+    polar,
+    project_spectral_ball,
+)
+from problems.registry import REGISTRY, from_config, from_toml, make, parameters
+from problems.smooth import LogCosh, Quartic, SoftmaxRegression
+
+__all__ = [
+    "REGISTRY",
+    "NOISE_REGISTRY",
+    "make",
+    "from_config",
+    "from_toml",
+    "parameters",
+    "make_noise",
+    "attach_noise",
+    "estimate_l0_l1",
+    "trajectory_norms",
+    "delta0",
+    "polar",
+    "project_spectral_ball",
+    "Params",
+    "Problem",
+    "ProblemBase",
+    "Constants",
+    "BlockConstants",
+    "Sample",
+    "Quadratic",
+    "KroneckerQuadratic",
+    "IsotropicQuadratic",
+    "OverparamLeastSquares",
+    "Quartic",
+    "LogCosh",
+    "SoftmaxRegression",
+    "DeepLinear",
+    "TeacherStudent",
+    "Flattening",
+    "ConstrainedLeastSquares",
+    "KroneckerQuadraticBase",
+    "LeastSquaresBase",
+    "NoiseModel",
+    "NoNoise",
+    "GaussianNoise",
+    "StudentTNoise",
+    "MinibatchNoise",
+    "HessianNoise",
+    "NoisyProblem",
+]

@@ -1,0 +1,118 @@
+"""What the numbers were measured on: CPU, cores, libraries, BLAS, backend, date, revision."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from lab.bench.timing import load1
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (``/proc/cpuinfo`` on Linux, ``platform`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return os.cpu_count() or 1
+
+
+def blas_info() -> str:
+    """NumPy's BLAS: name, version and build configuration, plus thread-count variables set."""
+    text = "unknown"
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        parts = [blas.get("name", "?"), blas.get("version", "")]
+        if blas.get("openblas configuration"):
+            parts.append(f"({blas['openblas configuration']})")
+        text = " ".join(p for p in parts if p)
+    except Exception:  # pragma: no cover - very old NumPy
+        pass
+    threads = [
+        f"{k}={os.environ[k]}"
+        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        if k in os.environ
+    ]
+    return text + (f"; {', '.join(threads)}" if threads else "")
+
+
+def allocator_info() -> str:
+    """The C library and any glibc malloc tuning in the environment (it changes elementwise costs)."""
+    libc = " ".join(platform.libc_ver()) or "unknown libc"
+    tuning = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")]
+    return libc + (f"; {', '.join(tuning)}" if tuning else "; default malloc settings")
+
+
+def git_revision() -> str:
+    """``HEAD``'s short hash, with ``+dirty`` when the tracked files differ from it (read-only)."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = (
+            subprocess.run(
+                ["git", "diff-index", "--quiet", "HEAD", "--"], cwd=_REPO, capture_output=True, timeout=10
+            ).returncode
+            != 0
+        )
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_info(backend: str) -> str:
+    """The accelerator (CuPy backend) or 'host'."""
+    if backend != "cupy":
+        return "host"
+    try:  # pragma: no cover - needs a GPU
+        import cupy
+
+        dev = cupy.cuda.Device()
+        props = cupy.cuda.runtime.getDeviceProperties(dev.id)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        return f"{name} (CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()})"
+    except Exception as exc:  # pragma: no cover
+        return f"cupy: {exc}"
+
+
+def machine_info(backend: str = "numpy", dtypes: tuple[str, ...] = ("float32", "float64")) -> dict[str, str]:
+    """Key/value description of the run, written at the head of every report."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (load1(), 0.0, 0.0)
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_revision": git_revision(),
+        "cpu": cpu_model(),
+        "cores": f"{usable_cores()} usable of {os.cpu_count()}",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas_info(),
+        "allocator": allocator_info(),
+        "backend": backend,
+        "device": device_info(backend),
+        "dtypes": ", ".join(dtypes),
+        "platform": platform.platform(),
+        "loadavg_at_start": ", ".join(f"{x:.2f}" for x in load),
+    }

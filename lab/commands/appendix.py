@@ -1,0 +1,50 @@
+"""``lab appendix``: write the LaTeX appendix into ``build/appendix/`` (and the PDF with TeX).
+
+    lab appendix                       # sources + appendix.pdf when latexmk/pdflatex is installed
+    lab appendix --no-pdf              # sources only
+    lab appendix --verdicts FILE       # another verdicts JSON (default build/check/verdicts.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from lab.appendix import DEFAULT_FIGURES, DEFAULT_OUT, DEFAULT_VERDICTS
+
+    parser = subparsers.add_parser(
+        "appendix",
+        help="write the LaTeX appendix (theorems, verdicts, figures) into build/appendix/",
+        description="Write build/appendix/ (appendix.tex and fragments); the PDF too when TeX is installed.",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (build/appendix/)")
+    parser.add_argument(
+        "--verdicts", type=Path, default=DEFAULT_VERDICTS, help="verdicts JSON (build/check/verdicts.json)"
+    )
+    parser.add_argument("--figures", type=Path, default=DEFAULT_FIGURES, help="figure folder (figures/out/)")
+    pdf = parser.add_mutually_exclusive_group()
+    pdf.add_argument("--pdf", dest="pdf", action="store_true", default=None, help="require the PDF")
+    pdf.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the sources only")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lab.appendix import build_appendix
+
+    try:
+        result = build_appendix(args.out, verdicts=args.verdicts, figures_dir=args.figures, pdf=args.pdf)
+    except (ValueError, RuntimeError) as exc:
+        print(f"lab appendix: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {result.tex} and {len(result.fragments)} fragments "
+          f"({len(result.figures)} figures; verdicts {'found' if result.verdicts_found else 'not run yet'})")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.pdf is not None:
+        print(f"built {result.pdf} ({result.pdf.stat().st_size / 1024:.0f} KiB)")
+    else:
+        print(f"no PDF: {result.pdf_skipped}")
+    return 0

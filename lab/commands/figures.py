@@ -1,0 +1,68 @@
+"""``lab figures``: build the paper's figures into ``figures/out/``.
+
+    lab figures                      # every figure
+    lab figures fig01 fig03          # some (names or figNN aliases)
+    lab figures --list               # what there is
+    lab figures --quick --out /tmp/f # reduced versions elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "figures",
+        help="build figures into figures/out/",
+        description="Build the figures (PDF + PNG) from cached experiment results, computing missing ones.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="names or figNN aliases (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the figures and exit")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default figures/out/)")
+    parser.add_argument("--quick", action="store_true", help="reduced versions (seconds; for tests)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from figures.registry import OUT_DIR, build, discover, resolve
+
+    registry = discover()
+    if args.list:
+        width = max((len(name) for name in registry), default=0)
+        for spec in registry.values():
+            print(f"{spec.name:<{width}}  {spec.caption}")
+        return 0
+    try:
+        specs = resolve(args.names, registry)
+    except ValueError as exc:
+        print(f"lab figures: {exc}", file=sys.stderr)
+        return 2
+    out_dir = args.out or OUT_DIR
+
+    from tqdm import tqdm
+
+    results = []
+    bar = tqdm(specs, unit="figure", disable=args.no_progress, file=sys.stderr, leave=False)
+    for spec in bar:
+        bar.set_description(spec.name)
+        results.append(build(spec, out_dir, quick=args.quick))
+    bar.close()
+
+    print(f"wrote {sum(len(r.paths) for r in results)} files for {len(results)} figure(s) into {out_dir}")
+    for result in results:
+        for path in result.paths:
+            print(f"  {_display(path)}  {path.stat().st_size / 1024:8.1f} KiB")
+        print(f"  {result.name}: {result.seconds:.1f} s")
+    print(f"total {sum(r.seconds for r in results):.1f} s")
+    return 0
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
