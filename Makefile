@@ -28,7 +28,10 @@ check: $(STAMP)
 figures: $(STAMP)
 	$(VENV)/bin/lab figures
 
+# The verdict tables come from `lab check` (it reuses the experiments cached by `make figures`);
+# a violated claim is reported in the appendix, so it must not stop the build.
 appendix: $(STAMP)
+	-$(VENV)/bin/lab check
 	$(VENV)/bin/lab appendix
 
 bench: $(STAMP)
