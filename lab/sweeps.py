@@ -28,6 +28,7 @@ Algorithm of :func:`run_sweep`
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import importlib.metadata
@@ -532,6 +533,76 @@ def _run_dask(compute, todo, scheduler, n_jobs) -> Iterator[tuple[int, dict[str,
             cluster.close()
 
 
+_EXECUTION: dict[str, Any] = {}
+
+
+def _session_n_jobs() -> int:
+    if "n_jobs" in _EXECUTION:
+        return _EXECUTION["n_jobs"]
+    env = os.environ.get("LAB_N_JOBS", "").strip()
+    if not env:
+        return 1
+    try:
+        value = int(env)
+    except ValueError:
+        raise ValueError(f"LAB_N_JOBS must be a non-zero integer (-1 = all cores), got {env!r}") from None
+    if value == 0:
+        raise ValueError("LAB_N_JOBS must be a non-zero integer (-1 = all cores), got 0")
+    return value
+
+
+def _session_scheduler() -> Any:
+    if "scheduler" in _EXECUTION:
+        return _EXECUTION["scheduler"]
+    env = os.environ.get("LAB_SCHEDULER", "").strip()
+    return env or None
+
+
+@contextlib.contextmanager
+def execution(*, n_jobs: int | None = None, scheduler: Any = None) -> Iterator[Any]:
+    """Session defaults for every :func:`run_sweep` inside the block (the CLI's ``--n-jobs``/``--scheduler``).
+
+    ``scheduler="local"`` starts ONE Dask LocalCluster (processes on loopback, no dashboard) for
+    the whole block instead of one per sweep; an address connects one client.  Yields the client
+    (or None).  Validation happens before anything starts.
+    """
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}")
+    _check_scheduler(scheduler)
+    saved = dict(_EXECUTION)
+    cluster = client = None
+    try:
+        if scheduler is not None and isinstance(scheduler, str):
+            from distributed import Client, LocalCluster
+
+            if scheduler == "local":
+                workers = n_jobs if n_jobs and n_jobs > 0 else None
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                )
+                client = Client(cluster, set_as_default=False)
+            else:
+                client = Client(scheduler, set_as_default=False)
+            _EXECUTION["scheduler"] = client
+        elif scheduler is not None:
+            _EXECUTION["scheduler"] = scheduler
+        if n_jobs is not None:
+            _EXECUTION["n_jobs"] = int(n_jobs)
+        yield client
+    finally:
+        _EXECUTION.clear()
+        _EXECUTION.update(saved)
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_sweep(
     compute: Callable[[list[dict[str, Any]]], Mapping[str, Any]],
     grid: Grid,
@@ -539,8 +610,8 @@ def run_sweep(
     name: str,
     cache: Any = True,
     chunk_size: int = 32,
-    n_jobs: int = 1,
-    scheduler: Any = None,
+    n_jobs: int | None = None,
+    scheduler: Any = "default",
     progress: bool = True,
     by: Iterable[str] | None = None,
     key_axes: Iterable[str] | None = None,
@@ -565,10 +636,13 @@ def run_sweep(
     cache : True (default root), False/None (no caching), a directory, or a :class:`Cache`.
     chunk_size : int >= 1
         Maximum points per batched call.
-    n_jobs : int, not 0
+    n_jobs : int, not 0, or None
         Local worker processes (joblib semantics: -1 = all cores); with ``scheduler="local"``
-        the number of Dask workers.
-    scheduler : None, "local", "tcp://host:port" or a ``distributed.Client``
+        the number of Dask workers.  None: the session default (:func:`execution`, else
+        ``$LAB_N_JOBS``, else 1).
+    scheduler : "default", None, "local", "tcp://host:port" or a ``distributed.Client``
+        "default" takes the session default (:func:`execution`, else ``$LAB_SCHEDULER``, else
+        None), so ``lab check --scheduler tcp://host:8786`` reaches every experiment's sweeps.
         None runs locally (``n_jobs``); "local" starts a Dask LocalCluster of processes
         (one thread each, loopback, no dashboard) for this call; an address connects to a
         running scheduler.  Results are identical in all cases.  Outputs travel back to
@@ -600,6 +674,10 @@ def run_sweep(
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a lab.sweeps.Grid, got {type(grid).__name__}")
     check_name(name)
+    if n_jobs is None:
+        n_jobs = _session_n_jobs()
+    if isinstance(scheduler, str) and scheduler == "default":
+        scheduler = _session_scheduler()
     chunk_size = _check_positive_int(chunk_size, "chunk_size")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}")

@@ -109,3 +109,36 @@ def test_scheduler_local_starts_and_stops_its_own_cluster(local_result):
     )
     assert res.stats.chunks_computed == 6
     assert_identical(res, local_result)
+
+
+def test_session_execution_reaches_sweeps_without_arguments(cluster, tmp_path):
+    """`lab check --scheduler ADDRESS` sets the session default: run_sweep called plainly uses it."""
+    from lab.sweeps import execution
+
+    lc, _ = cluster
+    local = run_sweep(batched_run, GRID, name="exec_default", cache=False, progress=False)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    with execution(scheduler=lc.scheduler_address) as client:
+        assert client is not None
+        remote = run_sweep(traced(pid_dir), GRID, name="exec_default", cache=False, progress=False)
+    np.testing.assert_array_equal(remote.arrays["norm"], local.arrays["norm"])
+    ran_in = {name.split(".")[0] for name in os.listdir(pid_dir)}
+    assert str(os.getpid()) not in ran_in  # computed on the cluster's workers, not here
+
+
+def test_session_execution_validates_before_starting():
+    from lab.sweeps import execution
+
+    with pytest.raises(ValueError, match="n_jobs must be a non-zero integer"):
+        with execution(n_jobs=0):
+            pass
+    with pytest.raises(ValueError, match="scheduler must be"):
+        with execution(scheduler="http://nowhere"):
+            pass
+
+
+def test_lab_n_jobs_environment_is_validated(monkeypatch):
+    monkeypatch.setenv("LAB_N_JOBS", "two")
+    with pytest.raises(ValueError, match="LAB_N_JOBS must be a non-zero integer"):
+        run_sweep(batched_run, GRID, name="exec_env", cache=False, progress=False)

@@ -42,6 +42,15 @@ def register(subparsers) -> None:
         "--mutation", choices=sorted(MUTATIONS), default=None, help="run the checks that declare this planted bug"
     )
     parser.add_argument("--out", type=Path, default=None, help="verdicts file (default build/check/verdicts.json)")
+    parser.add_argument(
+        "--n-jobs", type=int, default=None, help="local worker processes for the sweeps (-1: all cores; default 1)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the sweeps on a Dask cluster: 'tcp://host:8786', or 'local' to start a LocalCluster",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write the verdicts file")
     parser.set_defaults(func=run)
 
@@ -72,7 +81,7 @@ def table(verdicts) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     from lab.appendix import DEFAULT_VERDICTS, write_verdicts
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
     from lab.stats import Verdict
@@ -131,3 +140,21 @@ def run(args: argparse.Namespace) -> int:
         path = write_verdicts(verdicts, args.out or DEFAULT_VERDICTS)
         print(f"verdicts written to {path}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate --n-jobs/--scheduler, then run inside that execution context (lab.sweeps.execution)."""
+    import sys
+
+    from lab.sweeps import execution
+
+    context = execution(n_jobs=args.n_jobs, scheduler=args.scheduler)
+    try:
+        context.__enter__()  # validates both options before any work
+    except ValueError as exc:
+        print(f"lab {args.command}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args)
+    finally:
+        context.__exit__(None, None, None)
