@@ -27,6 +27,7 @@ The cache root is ``$LAB_CACHE_DIR`` or ``.lab-cache/`` in the repository root.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -35,7 +36,9 @@ import json
 import linecache
 import math
 import os
+import platform
 import re
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -423,3 +426,35 @@ class Cache:
                 p.unlink()
                 n += 1
         return n
+
+
+@functools.lru_cache(maxsize=1)
+def static_provenance() -> dict[str, str]:
+    """Versions, git revision and host of this process (plain strings; computed once)."""
+    import importlib.metadata
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = "unknown"
+    return {
+        "git_revision": rev or "unknown",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": version("scipy"),
+        "array_api_compat": version("array-api-compat"),
+        "muon_lab": version("muon-lab"),
+        "host": platform.node(),
+    }

@@ -61,8 +61,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import platform
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,34 +147,9 @@ def log_checkpoints(steps: int, per_decade: int = 10) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _static_provenance() -> dict:
-    import importlib.metadata
+    from lab.cache import static_provenance
 
-    def version(dist):
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
-
-    root = Path(__file__).resolve().parents[1]
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = "unknown"
-    return {
-        "git_revision": rev or "unknown",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": version("scipy"),
-        "array_api_compat": version("array-api-compat"),
-        "muon_lab": version("muon-lab"),
-        "host": platform.node(),
-    }
+    return static_provenance()
 
 
 def provenance(xp=None, dtype=None) -> dict:

@@ -31,14 +31,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
-import importlib.metadata
 import inspect
 import itertools
 import math
 import os
-import platform
 import re
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +46,7 @@ import numpy as np
 
 import lab.random
 from lab.backend import to_numpy
-from lab.cache import REPO_ROOT, Cache, check_name, code_version
+from lab.cache import Cache, check_name, code_version, static_provenance
 from lab.random import derive_key
 
 #: Name of the per-point random key added to every point; it cannot be an axis name.
@@ -381,32 +378,8 @@ class SweepResult:
 # --------------------------------------------------------------------------- provenance
 
 
-@functools.lru_cache(maxsize=1)
 def _static_provenance() -> dict[str, str]:
-    def version(dist: str) -> str:
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
-
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = "unknown"
-    return {
-        "git_revision": rev or "unknown",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": version("scipy"),
-        "muon_lab": version("muon-lab"),
-        "host": platform.node(),
-    }
+    return static_provenance()
 
 
 def _default_backend_dtype(point: Mapping[str, Any]) -> tuple[str, str]:
@@ -566,7 +539,8 @@ def execution(*, n_jobs: int | None = None, scheduler: Any = None) -> Iterator[A
     the whole block instead of one per sweep; an address connects one client.  Yields the client
     (or None).  Validation happens before anything starts.
     """
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0):
+    bad = isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0
+    if n_jobs is not None and bad:
         raise ValueError(f"n_jobs must be a non-zero integer (-1 = all cores), got {n_jobs!r}")
     _check_scheduler(scheduler)
     saved = dict(_EXECUTION)

@@ -11,7 +11,8 @@ import bounds
 import lab.checks as checks
 import problems
 from lab.checks.mutations import DoubledStep, FlippedMomentum, mutate, understate
-from lab.experiments import EXPERIMENTS, load_all as load_experiments
+from lab.experiments import EXPERIMENTS
+from lab.experiments import load_all as load_experiments
 from lab.optimizers import gradient_fn, muon
 from lab.stats import Verdict
 
@@ -89,7 +90,9 @@ def test_every_registered_check_is_well_formed():
             continue
         for t in c.theorems:
             assert t in bounds.CATALOG, f"{c.id}: unknown theorem {t}"
-        assert c.experiment is None or c.experiment in EXPERIMENTS, f"{c.id}: unknown experiment {c.experiment}"
+        assert c.experiment is None or c.experiment in EXPERIMENTS, (
+            f"{c.id}: unknown experiment {c.experiment}"
+        )
         assert c.mutations, f"{c.id}: no mutation declared, so nothing shows the check can fail"
 
 

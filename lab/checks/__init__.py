@@ -45,7 +45,8 @@ __all__ = [
 
 #: The four source documents (THEORY.md table).
 SOURCES = {
-    "S1": "Shulgin, AlRashed, Orabona, Richtárik, Beyond the Ideal: Analyzing the Inexact Muon Update, arXiv 2510.19933",
+    "S1": "Shulgin, AlRashed, Orabona, Richtárik, Beyond the Ideal: Analyzing the Inexact Muon Update, "
+    "arXiv 2510.19933",
     "S2": "Chang, Liu, Yuan, On the Convergence of Muon and Beyond, arXiv 2509.15816",
     "S3": "Chen, Li, Liu, Muon Optimizes Under Spectral Norm Constraints, arXiv 2506.15054",
     "S4": "Nguyen et al., Spectral Flattening Is All Muon Needs, arXiv 2605.13079",
@@ -57,7 +58,8 @@ MUTATIONS = {
     "understate_constant": "a certified constant (L, sigma, L0/L1, ...) understated by 20% in the bound",
     "flip_momentum": "a wrong sign in the momentum recursion (M_t = -beta M_{t-1} + (1 - beta) g_t)",
     "wrong_exponent": "the predicted exponent or trend direction replaced by a wrong one",
-    "wrong_sample": "a variant that breaks an assumption the claim needs (e.g. MVR2 with the previous sample)",
+    "wrong_sample": "a variant that breaks an assumption the claim needs "
+    "(e.g. MVR2 with the previous sample)",
 }
 
 
@@ -87,9 +89,13 @@ class Check:
     def run(self, *, quick: bool = True, mutation: str | None = None) -> list[Verdict]:
         """Run the check; always a list of verdicts."""
         if mutation is not None and mutation not in self.mutations:
-            raise ValueError(f"mutation for check {self.id!r} must be one of {self.mutations}, got {mutation!r}")
+            raise ValueError(
+                f"mutation for check {self.id!r} must be one of {self.mutations}, got {mutation!r}"
+            )
         out = self.fn(quick=quick, mutation=mutation)
-        verdicts = [out] if isinstance(out, Verdict) else list(out) if isinstance(out, (list, tuple)) else None
+        verdicts = (
+            [out] if isinstance(out, Verdict) else list(out) if isinstance(out, (list, tuple)) else None
+        )
         if not verdicts or not all(isinstance(v, Verdict) for v in verdicts):
             raise TypeError(f"check {self.id!r} must return a Verdict or a non-empty list of Verdicts")
         return verdicts

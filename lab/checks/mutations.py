@@ -80,7 +80,9 @@ def mutate(optimizer: Optimizer, mutation: str | None) -> Optimizer:
         return DoubledStep(optimizer)
     if mutation == "flip_momentum":
         return FlippedMomentum(optimizer)
-    raise ValueError(f"mutation must be 'double_step', 'flip_momentum' or None for an optimizer, got {mutation!r}")
+    raise ValueError(
+        f"mutation must be 'double_step', 'flip_momentum' or None for an optimizer, got {mutation!r}"
+    )
 
 
 def understate(value, mutation: str | None, factor: float = 0.8):

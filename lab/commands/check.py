@@ -20,6 +20,8 @@ import json
 import sys
 from pathlib import Path
 
+from lab.commands import add_execution_options, run_with_execution
+
 
 def register(subparsers) -> None:
     from lab.checks import MUTATIONS
@@ -36,21 +38,20 @@ def register(subparsers) -> None:
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
-    fmt.add_argument("--ledger", action="store_true", help="print every claim of the four sources with its verdict")
+    fmt.add_argument(
+        "--ledger", action="store_true", help="print every claim of the four sources with its verdict"
+    )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     parser.add_argument(
-        "--mutation", choices=sorted(MUTATIONS), default=None, help="run the checks that declare this planted bug"
-    )
-    parser.add_argument("--out", type=Path, default=None, help="verdicts file (default build/check/verdicts.json)")
-    parser.add_argument(
-        "--n-jobs", type=int, default=None, help="local worker processes for the sweeps (-1: all cores; default 1)"
-    )
-    parser.add_argument(
-        "--scheduler",
+        "--mutation",
+        choices=sorted(MUTATIONS),
         default=None,
-        metavar="ADDRESS",
-        help="run the sweeps on a Dask cluster: 'tcp://host:8786', or 'local' to start a LocalCluster",
+        help="run the checks that declare this planted bug",
     )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="verdicts file (default build/check/verdicts.json)"
+    )
+    add_execution_options(parser)
     parser.add_argument("--no-write", action="store_true", help="do not write the verdicts file")
     parser.set_defaults(func=run)
 
@@ -75,9 +76,11 @@ def table(verdicts) -> str:
             stat = f"{v.worst_ratio:.3g}"
         else:
             stat = "-"
-        rows.append((v.claim, _fmt(v.source), _fmt(v.problem), _fmt(v.bound), _fmt(v.measured), stat, v.verdict))
+        rows.append(
+            (v.claim, _fmt(v.source), _fmt(v.problem), _fmt(v.bound), _fmt(v.measured), stat, v.verdict)
+        )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -117,9 +120,13 @@ def _run(args: argparse.Namespace) -> int:
             caught = any(v.verdict == "violated" for v in got)
             failed |= not caught
             verdicts += [
-                Verdict(**{**{f: getattr(v, f) for f in v.__dataclass_fields__},
-                           "claim": f"{v.claim} [{args.mutation}]",
-                           "details": {**v.details, "mutation": args.mutation, "caught": caught}})
+                Verdict(
+                    **{
+                        **{f: getattr(v, f) for f in v.__dataclass_fields__},
+                        "claim": f"{v.claim} [{args.mutation}]",
+                        "details": {**v.details, "mutation": args.mutation, "caught": caught},
+                    }
+                )
                 for v in got
             ]
 
@@ -134,8 +141,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(table(verdicts))
         counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
-        print(f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
-              + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        print(
+            f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
+            + ", ".join(f"{n} {k}" for k, n in counts.items())
+        )
     if not args.no_write and args.mutation is None:
         path = write_verdicts(verdicts, args.out or DEFAULT_VERDICTS)
         print(f"verdicts written to {path}", file=sys.stderr)
@@ -143,18 +152,4 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate --n-jobs/--scheduler, then run inside that execution context (lab.sweeps.execution)."""
-    import sys
-
-    from lab.sweeps import execution
-
-    context = execution(n_jobs=args.n_jobs, scheduler=args.scheduler)
-    try:
-        context.__enter__()  # validates both options before any work
-    except ValueError as exc:
-        print(f"lab {args.command}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _run(args)
-    finally:
-        context.__exit__(None, None, None)
+    return run_with_execution(args, _run)

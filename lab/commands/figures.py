@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from lab.commands import add_execution_options, run_with_execution
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -24,15 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default figures/out/)")
     parser.add_argument("--quick", action="store_true", help="reduced versions (seconds; for tests)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--n-jobs", type=int, default=None, help="local worker processes for the sweeps (-1: all cores; default 1)"
-    )
-    parser.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run the sweeps on a Dask cluster: 'tcp://host:8786', or 'local' to start a LocalCluster",
-    )
+    add_execution_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -78,18 +72,4 @@ def _display(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate --n-jobs/--scheduler, then run inside that execution context (lab.sweeps.execution)."""
-    import sys
-
-    from lab.sweeps import execution
-
-    context = execution(n_jobs=args.n_jobs, scheduler=args.scheduler)
-    try:
-        context.__enter__()  # validates both options before any work
-    except ValueError as exc:
-        print(f"lab {args.command}: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return _run(args)
-    finally:
-        context.__exit__(None, None, None)
+    return run_with_execution(args, _run)

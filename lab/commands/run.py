@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 DESCRIPTION = """\
 Run an optimizer on a problem for a batch of seeds (and, with --sweep, the outer product of
