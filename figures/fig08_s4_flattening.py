@@ -1,0 +1,123 @@
+r"""Figure 8 — spectral flattening: Muon's step is set by the mean singular value (S4, THEORY.md §5).
+
+(a) One-step descent thresholds found by bisection on the loss (markers) against the mean singular
+value σ̄ of the gradient, σ₁ = 1 fixed (``flattening`` problems, isotropic 𝓗 = L·Id and an anisotropic
+Kronecker 𝓗): Muon follows 2‖G‖_*/⟨O, 𝓗O⟩ (= 2σ̄/L isotropic, line), GD stays at 2/λ_max
+(its threshold is set by σ₁ and λ_max, not σ̄).
+(b) Largest loss gap over 60 steps divided by the initial gap against η/(2/λ_max) on an anisotropic
+Kronecker quadratic: GD diverges beyond 1 (triangles: runs that overflowed), Muon stays below its
+certified level max(1, B(η)/gap₀) (dashed).
+(c) The loss floor of constant-step Muon against η with the certified invariant level
+B(η) = L_op²η²/(8μ) + L_opη²/2 and the fitted slope (fit window η ≤ 0.008).
+
+Data: ``s4_thresholds``, ``s4_divergence``, ``s4_floor``.  Run ``python -m figures.fig08_s4_flattening``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from figures import style
+from figures.registry import script_main
+
+NAME = "fig08_s4_flattening"
+CAPTION = (
+    r"Spectral flattening: (a) one-step thresholds of Muon and GD against the mean singular value with "
+    r"$\sigma_1$ fixed; (b) GD diverges beyond $2/\lambda_{\max}$, Muon stays bounded; (c) the $\eta^2$ loss "
+    r"floor of constant-step Muon."
+)
+
+GD_C, MUON_C = "#D55E00", "#0072B2"
+
+
+def draw(thr, div, flo):
+    from matplotlib.ticker import NullFormatter
+
+    fig, axes = style.figure("double", aspect=0.36, nrows=1, ncols=3)
+    ax = axes[0]
+    m, th = thr
+    for curv, mk, ls in (("isotropic", "o", "-"), ("anisotropic", "s", "--")):
+        k = thr.meta["curvature"] == curv
+        sb = m["sigma_bar"][k]
+        order = np.argsort(sb)
+        ax.plot(sb[order], m["muon_bisect"][k][order], linestyle="none", marker=mk, color=MUON_C,
+                label=f"Muon, {curv} (bisection)", markerfacecolor="none" if curv == "anisotropic" else MUON_C)
+        ax.plot(sb[order], th["muon_formula"][k][order], linestyle=ls, color=MUON_C, linewidth=0.8)
+        ax.plot(sb[order], m["gd_bisect"][k][order], linestyle="none", marker=mk, color=GD_C,
+                label=f"GD, {curv} (bisection)", markerfacecolor="none" if curv == "anisotropic" else GD_C)
+        ax.plot(sb[order], th["gd_formula"][k][order], linestyle=ls, color=GD_C, linewidth=0.8)
+    k = thr.meta["curvature"] == "isotropic"
+    ax.axhline(float(th["gd_stability"][k][0]), color="0.5", linewidth=0.6, linestyle=":")
+    ax.text(0.98, float(th["gd_stability"][k][0]) * 0.93, r"$2/\lambda_{\max}$ (isotropic)", fontsize=6,
+            color="0.4", ha="right", va="top")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"mean singular value $\bar\sigma(G)$ ($\sigma_1 = 1$ fixed)")
+    ax.set_ylabel(r"one-step threshold $\eta^*$")
+    ax.set_title(r"(a) lines: $2\|G\|_*/\langle O,\mathcal{H}O\rangle$, $2\|G\|_F^2/\langle G,\mathcal{H}G\rangle$",
+                 fontsize="small")
+    ax.legend(loc="lower right", fontsize=5.5)
+
+    ax = axes[1]
+    m, th = div
+    ef, meth = div.meta["eta_factor"], div.meta["method"]
+    for name, c, mk in (("gd", GD_C, "o"), ("muon", MUON_C, "s")):
+        k = meth == name
+        xs = np.unique(ef[k])
+        growth = np.array([np.nanmax(m["gap"][k & (ef == x)] / m["gap"][k & (ef == x)][:, :1]) for x in xs])
+        diverged = np.array([np.isnan(m["gap"][k & (ef == x)]).any() for x in xs])
+        ax.plot(xs[~diverged], growth[~diverged], marker=mk, color=c, label="GD" if name == "gd" else "Muon (exact polar)")
+        if diverged.any():
+            style.mark_diverged(ax, xs[diverged], color=c, label="GD overflowed")
+    k = meth == "muon"
+    xs = np.unique(ef[k])
+    sup = np.array([np.max(th["muon_sup"][k & (ef == x)] / m["gap"][k & (ef == x)][:, 0]) for x in xs])
+    style.bound_line(ax, xs, sup, color=MUON_C, label="Muon certified level")
+    ax.axvline(1.0, color="0.5", linewidth=0.6, linestyle=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\eta \,/\, (2/\lambda_{\max})$")
+    ax.set_ylabel(r"$\max_t\, (F_t - F^*)/(F_0 - F^*)$")
+    ax.set_title("(b) GD diverges, Muon stays bounded", fontsize="small")
+    ax.legend(loc="upper left", fontsize=5.5)
+
+    ax = axes[2]
+    m, th = flo
+    eta, seeds = flo.meta["eta"], flo.meta["seed"]
+    etas = np.unique(eta)
+    Y = np.array([[m["floor"][(seeds == s) & (eta == x)][0] for x in etas] for s in np.unique(seeds)])
+    ax.plot(etas, Y.T, color=MUON_C, alpha=0.25, linewidth=0.6)
+    ax.plot(etas, Y.mean(axis=0), color=MUON_C, marker="o", label="tail mean of $F-F^*$ (per seed, mean)")
+    level = np.array([th["level"][eta == x][0] for x in etas])
+    style.bound_line(ax, etas, level, label=r"certified level $B(\eta)\propto\eta^2$")
+    from lab.stats import slope_ci
+
+    ci = slope_ci(etas, Y, th["window"], rng=0)
+    style.annotate_slope(ax, ci.slope, 2, ci=(ci.lo, ci.hi), xy=(0.04, 0.9), va="top")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"step size $\eta$")
+    ax.set_ylabel(r"loss floor $F - F^*$")
+    ax.set_title(r"(c) constant-step Muon: floor $\propto\eta^2$", fontsize="small")
+    ax.legend(loc="lower right", fontsize=5.5)
+    for a in axes:
+        a.xaxis.set_minor_formatter(NullFormatter())
+    return fig
+
+
+def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
+    """Build figure 8 into ``out_dir``; returns the PDF and PNG paths."""
+    from lab.experiments import get_experiment
+
+    thr = get_experiment("s4_thresholds")(quick=quick)
+    div = get_experiment("s4_divergence")(quick=quick)
+    flo = get_experiment("s4_floor")(quick=quick)
+    with style.context():
+        fig = draw(thr, div, flo)
+        return style.save(fig, Path(out_dir) / NAME)
+
+
+if __name__ == "__main__":
+    raise SystemExit(script_main(__name__))

@@ -1,0 +1,45 @@
+"""S3 checks (lab/checks/s3.py): quick versions hold, every declared mutation is caught; full versions slow."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab import checks
+
+IDS = sorted(cid for cid in checks.load_all() if cid.startswith("S3-"))
+
+
+def test_s3_checks_registered():
+    assert IDS, "no S3 checks registered"
+    for cid in IDS:
+        c = checks.get_check(cid)
+        assert c.mutations, f"{cid} declares no mutation"
+        assert c.experiment is not None
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_quick_check_holds(cid):
+    verdicts = checks.get_check(cid).run(quick=True)
+    bad = [str(v) for v in verdicts if v.verdict != "holds"]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("cid,mutation", [(c, m) for c in IDS for m in checks.get_check(c).mutations])
+def test_mutation_is_caught(cid, mutation):
+    verdicts = checks.get_check(cid).run(quick=True, mutation=mutation)
+    assert any(v.verdict == "violated" for v in verdicts), [str(v) for v in verdicts]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", IDS)
+def test_full_check_holds(cid):
+    verdicts = checks.get_check(cid).run(quick=False)
+    bad = [str(v) for v in verdicts if v.verdict != "holds"]
+    assert not bad, bad
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid,mutation", [(c, m) for c in IDS for m in checks.get_check(c).mutations])
+def test_full_mutation_is_caught(cid, mutation):
+    verdicts = checks.get_check(cid).run(quick=False, mutation=mutation)
+    assert any(v.verdict == "violated" for v in verdicts), [str(v) for v in verdicts]
