@@ -14,6 +14,7 @@ conformance backend the tests use).  ``LAB_BACKEND`` sets the default name.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import array_api_compat
@@ -122,3 +123,64 @@ def check_finite(x, name: str = "G") -> None:
     xp = namespace(x)
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} contains NaN or Inf; the oracle needs finite input")
+
+
+# ----------------------------------------------------------------------------- C allocator
+
+#: glibc mallopt parameters (malloc.h) and the values :func:`tune_allocator` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD = 32 << 20
+TRIM_THRESHOLD = 64 << 20
+_ALLOCATOR_STATE: dict = {}
+
+
+def tune_allocator() -> str:
+    """Keep freed array buffers up to 32 MiB in the process (glibc), once per process.
+
+    Why: a batched step allocates and frees multi-MiB temporaries (e.g. 256 runs × 64×32 float64 =
+    4 MiB per array).  glibc serves blocks above M_MMAP_THRESHOLD with a fresh ``mmap`` and unmaps
+    them on ``free`` (and trims the heap top above M_TRIM_THRESHOLD), so every such temporary
+    faults in each 4 KiB page again on first touch: thousands of minor page faults per step (the
+    benchmark's sweep section counts them), which roughly doubled the cost of elementwise passes.
+    With M_MMAP_THRESHOLD = 32 MiB and M_TRIM_THRESHOLD = 64 MiB the blocks are reused from the
+    heap instead.  Results are unchanged (only where the memory comes from); the cost is up to
+    ~64 MiB of freed memory kept by the process.
+
+    No-op (returns why) on a C library other than glibc, when ``LAB_MALLOC_TUNING=0``, or when the
+    user set ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` (their choice wins).  Returns a
+    one-line description of the allocator setting, also given by :func:`allocator_tuning`.
+    """
+    if "text" in _ALLOCATOR_STATE:
+        return _ALLOCATOR_STATE["text"]
+    text = _apply_allocator_tuning()
+    _ALLOCATOR_STATE["text"] = text
+    return text
+
+
+def allocator_tuning() -> str | None:
+    """What :func:`tune_allocator` did in this process (None if it was not called)."""
+    return _ALLOCATOR_STATE.get("text")
+
+
+def _apply_allocator_tuning() -> str:
+    if os.environ.get("LAB_MALLOC_TUNING", "1") == "0":
+        return "not tuned (LAB_MALLOC_TUNING=0)"
+    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return "not tuned (MALLOC_* environment settings kept)"
+    if not sys.platform.startswith("linux"):
+        return f"not tuned ({sys.platform})"
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return "not tuned (not glibc)"
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # pragma: no cover - glibc always has mallopt
+        return "not tuned (mallopt unavailable)"
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    if not ok:  # pragma: no cover - mallopt rejects only out-of-range values
+        return "not tuned (mallopt failed)"
+    return f"mallopt M_MMAP_THRESHOLD={MMAP_THRESHOLD >> 20} MiB, M_TRIM_THRESHOLD={TRIM_THRESHOLD >> 20} MiB"

@@ -39,6 +39,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lab.backend import tune_allocator
+
+    tune_allocator()  # reuse freed multi-MiB array buffers (see its docstring); results unchanged
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

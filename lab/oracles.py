@@ -203,9 +203,14 @@ class NewtonSchulzOracle(Oracle):
             return self._apply(G, rng)
 
     def _apply(self, G, rng):
-        D = _newton_schulz(G, self._table, self._normalization, self._eps, self._transpose, self.check_finite)
         s = self.norm.scale
-        return -D if s == 1.0 else D * (-1.0 / s)
+        if s == 1.0:
+            # the sign is folded into the last Newton–Schulz step (exact, no extra pass over D)
+            return _newton_schulz(
+                G, self._table, self._normalization, self._eps, self._transpose, self.check_finite, negate=True
+            )
+        D = _newton_schulz(G, self._table, self._normalization, self._eps, self._transpose, self.check_finite)
+        return D * (-1.0 / s)
 
     def describe(self) -> dict:
         d = super().describe()

@@ -152,9 +152,12 @@ def _run_section_in_child(name: str, config: BenchConfig, start: float | None) -
     import sys
     import time
 
+    from lab.backend import tune_allocator
+
     def progress(message: str) -> None:
         print(f"[{time.time() - start:7.1f} s] {message}", file=sys.stderr, flush=True)
 
+    tune_allocator()  # the same allocator setting as the lab's CLI in every fresh interpreter
     return _section_runner(name, config, progress if start is not None else None)()
 
 
@@ -185,8 +188,11 @@ def run_benchmarks(
     process's history and change elementwise costs severalfold (see the sweep's page-fault row).
     ``start`` (a ``time.time()`` value) makes isolated sections print progress to stderr.
     """
+    from lab.backend import tune_allocator
+
     config = config or BenchConfig()
     config.validate()
+    tune_allocator()
     report = Report(
         machine=machine_info(config.backend, config.dtypes),
         settings={k: str(v) for k, v in asdict(config).items() if k != "extra"},

@@ -55,9 +55,14 @@ def blas_info() -> str:
 
 
 def allocator_info() -> str:
-    """The C library and any glibc malloc tuning in the environment (it changes elementwise costs)."""
+    """The C library and its malloc tuning: environment or lab.backend.tune_allocator (it changes elementwise costs)."""
+    from lab.backend import allocator_tuning
+
     libc = " ".join(platform.libc_ver()) or "unknown libc"
     tuning = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")]
+    lab_tuning = allocator_tuning()
+    if lab_tuning is not None and not lab_tuning.startswith("not tuned"):
+        tuning.append(lab_tuning)
     return libc + (f"; {', '.join(tuning)}" if tuning else "; default malloc settings")
 
 

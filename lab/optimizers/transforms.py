@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from array_api_compat import is_writeable_array
+
 from lab.backend import namespace
 from lab.norms import frobenius_norm
 from lab.schedules import batch_factor
@@ -78,6 +80,30 @@ class MVR2State(NamedTuple):
 
 def _zeros(params):
     return tuple(namespace(x).zeros_like(x) for x in params)
+
+
+def _axpy_owned(w, d, y):
+    """y + w·d, written into ``d`` when this step allocated d (bit-identical to the expression).
+
+    Why: each temporary of a batched momentum update is a full pass over (*batch, m, n) memory.
+    IEEE products and sums commute exactly, so d *= w; d += y equals y + w·d bit for bit.  The
+    in-place form is used only when it cannot change the result's shape or dtype (w a Python float
+    or an array of d's dtype broadcasting into d, y of d's shape and dtype); otherwise the plain
+    expression.  Callers pass only a d they computed in this step, never the caller's state.
+    """
+    fits = is_writeable_array(d) and tuple(y.shape) == tuple(d.shape) and y.dtype == d.dtype
+    if fits and not isinstance(w, float):
+        ws, ds = tuple(w.shape), tuple(d.shape)
+        fits = (
+            w.dtype == d.dtype
+            and len(ws) <= len(ds)
+            and all(a in (1, b) for a, b in zip(reversed(ws), reversed(ds)))
+        )
+    if not fits:
+        return y + w * d
+    d *= w
+    d += y
+    return d
 
 
 class Estimator:
@@ -135,9 +161,9 @@ class EMAMomentum(Estimator):
             beta = hyper("beta", t, gi)
             if t == 1 and self.init_mode == "gradient":
                 Mi = gi
-            M = Mi + (1.0 - beta) * (gi - Mi)
+            M = _axpy_owned(1.0 - beta, gi - Mi, Mi)  # Mi + (1 − β)(gi − Mi)
             out_M.append(M)
-            out_in.append(gi + beta * (M - gi) if self.nesterov else M)
+            out_in.append(_axpy_owned(beta, M - gi, gi) if self.nesterov else M)  # gi + β(M − gi)
         M = tuple(out_M)
         return M, tuple(out_in), MomentumState(M)
 
@@ -257,7 +283,7 @@ class MVR2(Estimator):
                     c = _clip_frobenius(gi + (beta / (1.0 - beta)) * (gi - hi))
                     out.append(beta * Mi + (1.0 - beta) * c)
                 else:
-                    out.append(gi + beta * (Mi - hi))
+                    out.append(_axpy_owned(beta, Mi - hi, gi))  # gi + β(Mi − hi)
             M = tuple(out)
         return M, M, MVR2State(M, tuple(params))
 
