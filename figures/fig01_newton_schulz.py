@@ -181,8 +181,12 @@ def draw(cfg: dict, data: dict[str, np.ndarray]):
         ax.set_xlabel(r"steps $k$")
         ax.axhline(1.0, color="0.6", linewidth=0.5, zorder=0)
     axes_a[0].set_ylabel(r"$\delta_k(\ell)=\max_{x\in[\ell,1]}|1-p^{(k)}(x)|$")
-    top.suptitle(r"(a) uniform bound over all inputs with $\sigma_{\min}/\|G\|_F \geq \ell$",
-                 x=0.0, ha="left", fontsize="medium")
+    top.suptitle(
+        r"(a) uniform bound over all inputs with $\sigma_{\min}/\|G\|_F \geq \ell$",
+        x=0.0,
+        ha="left",
+        fontsize="medium",
+    )
 
     axes_b = bottom.subplots(1, 3)
     kappa_styles = ("-", (0, (3, 1.5)))
@@ -199,8 +203,9 @@ def draw(cfg: dict, data: dict[str, np.ndarray]):
                     values = np.maximum(np.abs(1.0 - values), FLOOR)
                 elif scale == "log":
                     values = np.maximum(values, FLOOR)
-                _plot_steps(ax, ks, values, preset, linestyle=kappa_styles[i], show_marker=i == 0,
-                            legend=False)
+                _plot_steps(
+                    ax, ks, values, preset, linestyle=kappa_styles[i], show_marker=i == 0, legend=False
+                )
         ax.set_yscale(scale)
         ax.set_xlabel(r"steps $k$")
         ax.set_ylabel(ylabel)
@@ -212,7 +217,9 @@ def draw(cfg: dict, data: dict[str, np.ndarray]):
     bottom.suptitle(
         rf"(b) measured on ${m}\times{n}$ matrices $G = U\,\mathrm{{diag}}(\sigma)\,V^\top$ with "
         r"$\sigma_i = \kappa^{-(i-1)/(r-1)}$ and random $U, V$ (float64)",
-        x=0.0, ha="left", fontsize="medium",
+        x=0.0,
+        ha="left",
+        fontsize="medium",
     )
     # one legend for the figure: presets (colour, marker), the faded tail, and κ (line style, panel b)
     handles, labels = axes_a[0].get_legend_handles_labels()

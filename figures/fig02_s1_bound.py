@@ -42,9 +42,17 @@ def draw(exp):
             av = exp.measured["avg"][k, i, :, :, -1].mean(axis=-1)
             b = exp.theoretical["bound"][k, i, :, :, -1].mean(axis=-1)  # Δ₀ is the same for all seeds
             mean = mn.mean(axis=-1)
-            ax.errorbar(t, mean, yerr=[mean - mn.min(axis=-1), mn.max(axis=-1) - mean], color=color,
-                        marker="o", linestyle="none", markersize=2.6, elinewidth=0.6,
-                        label=rf"$\delta={d:g}$ min$_k$")
+            ax.errorbar(
+                t,
+                mean,
+                yerr=[mean - mn.min(axis=-1), mn.max(axis=-1) - mean],
+                color=color,
+                marker="o",
+                linestyle="none",
+                markersize=2.6,
+                elinewidth=0.6,
+                label=rf"$\delta={d:g}$ min$_k$",
+            )
             ax.plot(t, av, color=color, linewidth=0.9, label=rf"$\delta={d:g}$ average")
             style.bound_line(ax, t, b, color=color, label=rf"$\delta={d:g}$ I1 bound")
         ax.set_xscale("log")
@@ -57,17 +65,30 @@ def draw(exp):
     for ax in axes[::2]:
         ax.set_ylabel(r"$\|\nabla f\|_*$ (nuclear) after $K$ steps")
     p = exp.meta["problem"]
-    handles = [axes[0].plot([], [], color=style.delta_color(d, delta_max=dmax), linewidth=1.4)[0] for d in deltas]
+    handles = [
+        axes[0].plot([], [], color=style.delta_color(d, delta_max=dmax), linewidth=1.4)[0] for d in deltas
+    ]
     labels = [rf"$\delta={d:g}$" for d in deltas]
-    handles += [axes[0].plot([], [], color="k", marker="o", linestyle="none", markersize=2.6)[0],
-                axes[0].plot([], [], color="k", linewidth=0.9)[0],
-                axes[0].plot([], [], color="k", linewidth=0.9, linestyle="--")[0]]
-    labels += [r"measured $\min_{k<K}$ (seed mean, range)", r"measured $\frac{1}{K}\sum_{k<K}$",
-               "I1 bound (bounds S1.I1)"]
+    handles += [
+        axes[0].plot([], [], color="k", marker="o", linestyle="none", markersize=2.6)[0],
+        axes[0].plot([], [], color="k", linewidth=0.9)[0],
+        axes[0].plot([], [], color="k", linewidth=0.9, linestyle="--")[0],
+    ]
+    labels += [
+        r"measured $\min_{k<K}$ (seed mean, range)",
+        r"measured $\frac{1}{K}\sum_{k<K}$",
+        "I1 bound (bounds S1.I1)",
+    ]
     fig.legend(handles, labels, loc="outside upper center", ncol=4)
-    axes[0].text(0.02, 0.03, rf"{p['name'].replace('_', ' ')} ${p['params']['m']}\times{p['params']['n']}$, "
-                 rf"$L={exp.theoretical['L']:g}$, $K={exp.meta['steps']}$, {len(ax_['seed'])} seeds",
-                 transform=axes[0].transAxes, fontsize="x-small", va="bottom")
+    axes[0].text(
+        0.02,
+        0.03,
+        rf"{p['name'].replace('_', ' ')} ${p['params']['m']}\times{p['params']['n']}$, "
+        rf"$L={exp.theoretical['L']:g}$, $K={exp.meta['steps']}$, {len(ax_['seed'])} seeds",
+        transform=axes[0].transAxes,
+        fontsize="x-small",
+        va="bottom",
+    )
     return fig
 
 

@@ -25,7 +25,8 @@ from figures.registry import script_main
 NAME = "fig03_s1_coupling"
 CAPTION = (
     r"Optimal step size and momentum against oracle precision: heatmaps of the final average "
-    r"$\|\nabla f\|_*$ over $(t,\delta)$, $(t,k_{\mathrm{NS}})$ and $(\alpha=1-\beta,\delta)$ with the predicted "
+    r"$\|\nabla f\|_*$ over $(t,\delta)$, $(t,k_{\mathrm{NS}})$ and $(\alpha=1-\beta,\delta)$ "
+    r"with the predicted "
     r"optimum (line) and the measured argmin (markers, bootstrap interval)."
 )
 
@@ -41,8 +42,15 @@ def _edges(v, log=True):
 
 
 def _heat(fig, ax, x, y, Z, *, xlog=True, ylog=False, label=r"$\frac{1}{K}\sum_k\|\nabla f(X^k)\|_*$"):
-    mesh = ax.pcolormesh(_edges(x, xlog), _edges(y, ylog), Z, norm=LogNorm(vmin=Z.min(), vmax=Z.max()),
-                         cmap="magma_r", shading="flat", rasterized=True)
+    mesh = ax.pcolormesh(
+        _edges(x, xlog),
+        _edges(y, ylog),
+        Z,
+        norm=LogNorm(vmin=Z.min(), vmax=Z.max()),
+        cmap="magma_r",
+        shading="flat",
+        rasterized=True,
+    )
     if xlog:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -55,8 +63,19 @@ def _argmin_marks(ax, am, y, color="#56B4E9", label="measured argmin (95% CI)"):
     x = np.array([a.x_refined for a in am])
     lo = np.array([a.lo for a in am])
     hi = np.array([a.hi for a in am])
-    ax.errorbar(x, y, xerr=[x - lo, hi - x], color=color, marker="o", markersize=3, linestyle="none",
-                elinewidth=0.8, capsize=1.5, label=label, zorder=3)
+    ax.errorbar(
+        x,
+        y,
+        xerr=[x - lo, hi - x],
+        color=color,
+        marker="o",
+        markersize=3,
+        linestyle="none",
+        elinewidth=0.8,
+        capsize=1.5,
+        label=label,
+        zorder=3,
+    )
 
 
 def draw(i1, ns, i3):
@@ -75,13 +94,19 @@ def draw(i1, ns, i3):
     dd = np.linspace(deltas[0], deltas[-1], 50)
     ts = np.asarray(i1.theoretical["t_star"])
     ax.plot(ts[0] / (1 + dd), dd, color="w", linewidth=1.6)
-    ax.plot(ts[0] / (1 + dd), dd, color="k", linewidth=0.9, linestyle="--",
-            label=r"predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$")
+    ax.plot(
+        ts[0] / (1 + dd),
+        dd,
+        color="k",
+        linewidth=0.9,
+        linestyle="--",
+        label=r"predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$",
+    )
     _argmin_marks(ax, _i1_argmins(i1, k), deltas)
     ax.set_xlabel(r"step size $t$")
     ax.set_ylabel(r"oracle error $\delta$ (expand)")
     ax.set_title(rf"(a) I1, expand oracle, $K={i1.meta['steps']}$", fontsize="medium")
-    
+
     # (b), (c) t × NS steps
     a2 = ns.meta["axes"]
     ks = np.asarray(a2["ns_steps"], dtype=float)
@@ -89,36 +114,62 @@ def draw(i1, ns, i3):
         p = a2["preset"].index(preset)
         Y = ns.measured["avg"][p]  # (k, t, seed)
         _heat(fig, ax, a2["t"], ks, Y.mean(axis=-1))
-        ax.axvline(ns.theoretical["t_star"], color="k", linestyle="--", linewidth=0.9,
-                   label=r"$t^*(0)$ (exact oracle)")
+        ax.axvline(
+            ns.theoretical["t_star"],
+            color="k",
+            linestyle="--",
+            linewidth=0.9,
+            label=r"$t^*(0)$ (exact oracle)",
+        )
         am = [argmin_with_uncertainty(a2["t"], Y[j].T, rng=0) for j in range(len(ks))]
         _argmin_marks(ax, am, ks)
         ax.set_xlabel(r"step size $t$")
         ax.set_ylabel(r"Newton–Schulz steps $k$")
         ax.set_title(f"({letter}) I1, {style.preset_style(preset)['label']} NS oracle", fontsize="medium")
-        
+
     # (d) α × δ from I3 (σ = 1), min over t
     ax = axes[1, 1]
     a3 = i3.meta["axes"]
     s = a3["sigma"].index(max(a3["sigma"]))
     M = i3.measured["avg"][s].mean(axis=-1)  # (δ, t, α)
     d3 = np.asarray(a3["delta"])
-    _heat(fig, ax, a3["alpha"], d3, M.min(axis=1), label=r"$\min_t$ seed mean of $\frac{1}{K}\sum_k\|\nabla f\|_*$")
+    _heat(
+        fig,
+        ax,
+        a3["alpha"],
+        d3,
+        M.min(axis=1),
+        label=r"$\min_t$ seed mean of $\frac{1}{K}\sum_k\|\nabla f\|_*$",
+    )
     a_opt = np.asarray(i3.theoretical["alpha_opt"])[s]
     ax.plot(a_opt, d3, color="w", linewidth=1.6)
-    ax.plot(a_opt, d3, color="k", linestyle="--", linewidth=0.9, label=r"bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$")
+    ax.plot(
+        a_opt,
+        d3,
+        color="k",
+        linestyle="--",
+        linewidth=0.9,
+        label=r"bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$",
+    )
     _argmin_marks(ax, [o[1] for o in _i3_optima(i3, s)], d3)
     ax.set_xlabel(r"$\alpha = 1-\beta$ (weight on the fresh gradient)")
     ax.set_ylabel(r"oracle error $\delta$ (expand)")
-    ax.set_title(rf"(d) I3, EMA momentum, $\sigma={a3['sigma'][s]:g}$, {len(a3['seed'])} seeds",
-                 fontsize="medium")
-    
-    handles = [axes[0, 0].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
-               axes[0, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
-               axes[1, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
-               axes[0, 0].errorbar([], [], xerr=[], color="#56B4E9", marker="o", markersize=3, linestyle="none")]
-    labels = [r"(a) predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$", r"(b, c) $t^*(0)$, exact oracle",
-              r"(d) bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$", "measured argmin (95% bootstrap CI)"]
+    ax.set_title(
+        rf"(d) I3, EMA momentum, $\sigma={a3['sigma'][s]:g}$, {len(a3['seed'])} seeds", fontsize="medium"
+    )
+
+    handles = [
+        axes[0, 0].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
+        axes[0, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
+        axes[1, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
+        axes[0, 0].errorbar([], [], xerr=[], color="#56B4E9", marker="o", markersize=3, linestyle="none"),
+    ]
+    labels = [
+        r"(a) predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$",
+        r"(b, c) $t^*(0)$, exact oracle",
+        r"(d) bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$",
+        "measured argmin (95% bootstrap CI)",
+    ]
     fig.legend(handles, labels, loc="outside upper center", ncol=2)
     return fig
 

@@ -19,8 +19,10 @@ from figures import style
 from figures.registry import script_main
 
 NAME = "fig04_teacher_student"
-CAPTION = (r"Muon on a two-layer teacher–student network: final loss vs learning rate per Newton–Schulz "
-           r"preset and step count $k$ (median and quartile band over seeds; optimum with 95\% interval).")
+CAPTION = (
+    r"Muon on a two-layer teacher–student network: final loss vs learning rate per Newton–Schulz "
+    r"preset and step count $k$ (median and quartile band over seeds; optimum with 95\% interval)."
+)
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
@@ -33,8 +35,9 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     presets, ks = cfg["preset"], cfg["k"]
     colors = style.rc()["axes.prop_cycle"].by_key()["color"]
     with style.context():
-        fig, axes = style.figure("double", aspect=0.3 if len(presets) > 2 else 0.42, ncols=len(presets),
-                                 sharey=True, squeeze=False)
+        fig, axes = style.figure(
+            "double", aspect=0.3 if len(presets) > 2 else 0.42, ncols=len(presets), sharey=True, squeeze=False
+        )
         for ax, p in zip(axes[0], presets, strict=True):
             for j, k in enumerate(ks + [0]):
                 Y = m["exact"] if k == 0 else m["final"][presets.index(p), ks.index(k)]
@@ -42,12 +45,22 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
                 lo, hi = np.nanquantile(Y, [0.25, 0.75], axis=0)
                 c = "k" if k == 0 else colors[j % len(colors)]
                 lab = "exact polar" if k == 0 else f"$k={k}$"
-                ax.plot(lr, med, color=c, marker="o" if k else None, linestyle="--" if k == 0 else "-", label=lab)
+                ax.plot(
+                    lr, med, color=c, marker="o" if k else None, linestyle="--" if k == 0 else "-", label=lab
+                )
                 ax.fill_between(lr, lo, hi, color=c, alpha=0.15, linewidth=0)
                 am = m["lr_opt"][("exact", 0) if k == 0 else (p, k)]
                 y = np.interp(np.log(am.x_refined), np.log(lr), med)
-                ax.errorbar([am.x_refined], [y], xerr=[[am.x_refined - am.lo], [am.hi - am.x_refined]],
-                            color=c, marker="*", markersize=6, capsize=1.5, linewidth=0.8)
+                ax.errorbar(
+                    [am.x_refined],
+                    [y],
+                    xerr=[[am.x_refined - am.lo], [am.hi - am.x_refined]],
+                    color=c,
+                    marker="*",
+                    markersize=6,
+                    capsize=1.5,
+                    linewidth=0.8,
+                )
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_title(style.preset_style(p)["label"])

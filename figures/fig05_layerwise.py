@@ -18,9 +18,11 @@ from figures import style
 from figures.registry import script_main
 
 NAME = "fig05_layerwise"
-CAPTION = (r"Layer-wise $(L^0, L^1)$: trajectory secant curvatures with the envelope fit and the certified line "
-           r"per layer; loss of Gluon with the $\delta$-aware and the $\delta$-agnostic step under an adversarial "
-           r"$\delta$-inexact oracle.")
+CAPTION = (
+    r"Layer-wise $(L^0, L^1)$: trajectory secant curvatures with the envelope fit and the certified line "
+    r"per layer; loss of Gluon with the $\delta$-aware and the $\delta$-agnostic step under an adversarial "
+    r"$\delta$-inexact oracle."
+)
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
@@ -36,10 +38,15 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
             ax.scatter(a, y, s=3, color="0.4", alpha=0.5, linewidths=0, label=r"$\hat L_i[k]$")
             grid = np.geomspace(a.min(), a.max(), 100)
             env, cert = me["envelope"][i], te["certified"][i]
-            ax.plot(grid, env[0] + env[1] * grid, color="#0072B2",
-                    label=rf"envelope fit $({env[0]:.2f}, {env[1]:.2f})$")
-            style.bound_line(ax, grid, cert[0] + cert[1] * grid,
-                             label=rf"certified $({cert[0]:.3g}, {cert[1]:.3g})$")
+            ax.plot(
+                grid,
+                env[0] + env[1] * grid,
+                color="#0072B2",
+                label=rf"envelope fit $({env[0]:.2f}, {env[1]:.2f})$",
+            )
+            style.bound_line(
+                ax, grid, cert[0] + cert[1] * grid, label=rf"certified $({cert[0]:.3g}, {cert[1]:.3g})$"
+            )
             ax.set_xscale("log")
             ax.set_yscale("log")
             geom = est.meta["norms"][i]
@@ -56,8 +63,13 @@ def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
             for r, ls in (("delta_aware", "-"), ("delta_agnostic", "--")):
                 sel = (kind == "adversarial") & (rule == r) & (delta == d)
                 f = np.median(mi["f"][sel], axis=0)
-                ax.plot(np.arange(f.size), np.maximum(f, 1e-30), color=c, linestyle=ls,
-                        label=rf"$\delta={d:g}$" if r == "delta_aware" else None)
+                ax.plot(
+                    np.arange(f.size),
+                    np.maximum(f, 1e-30),
+                    color=c,
+                    linestyle=ls,
+                    label=rf"$\delta={d:g}$" if r == "delta_aware" else None,
+                )
         ax.plot([], [], color="0.3", linestyle="-", label=r"$\delta$-aware")
         ax.plot([], [], color="0.3", linestyle="--", label=r"$\delta$-agnostic")
         ax.set_yscale("log")

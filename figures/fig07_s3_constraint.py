@@ -23,7 +23,8 @@ from figures.registry import script_main
 
 NAME = "fig07_s3_constraint"
 CAPTION = (
-    r"Muon + weight decay on the spectral ball: (a) $\lambda\|X_t\|_{\mathrm{op}}/s$ with the entry envelope, "
+    r"Muon + weight decay on the spectral ball: (a) $\lambda\|X_t\|_{\mathrm{op}}/s$ "
+    r"with the entry envelope, "
     r"exact polar and Newton–Schulz presets; (b) $F-F_c$ and $S(X_t)$; (c) the Lyapunov function and its "
     r"increments against $2Ls^2r\eta^2$."
 )
@@ -51,8 +52,15 @@ def draw(entry, constrained, lyap):
         y = wd0 * m["x_op"][i] / meta["scale"]
         t = np.arange(y.size)
         exact = oracle == "exact"
-        ax.plot(t, y, color=st["color"], linestyle=st["linestyle"], label=st["label"],
-                linewidth=0.8 if exact else 1.0, zorder=3 if exact else 2)
+        ax.plot(
+            t,
+            y,
+            color=st["color"],
+            linestyle=st["linestyle"],
+            label=st["label"],
+            linewidth=0.8 if exact else 1.0,
+            zorder=3 if exact else 2,
+        )
         if oracle != "exact" and th["omega_certified"][i] > 1 + 1e-9:
             ax.axhline(th["omega_certified"][i], color=st["color"], linestyle=":", linewidth=0.7)
     i = _pick(meta, oracles="exact", lr=lr0, wd=wd0, seed=seed0)[0]
@@ -62,7 +70,9 @@ def draw(entry, constrained, lyap):
     ax.set_ylim(0.5, 5)
     ax.set_xlabel("step $t$")
     ax.set_ylabel(r"$\lambda\|X_t\|_{\mathrm{op}}/s$")
-    ax.set_title(rf"(a) entry, $\eta={lr0:g}$, $\lambda={wd0:g}$; dotted: $\omega$ of preset", fontsize="small")
+    ax.set_title(
+        rf"(a) entry, $\eta={lr0:g}$, $\lambda={wd0:g}$; dotted: $\omega$ of preset", fontsize="small"
+    )
     ax.legend(loc="upper right", fontsize=5.5)
 
     ax = axes[1]
@@ -74,12 +84,24 @@ def draw(entry, constrained, lyap):
         g = np.abs(mc["gap"][i])
         ax.plot(np.arange(g.size), g, color=c, label=rf"$|F-F_c|$, $\eta={lr:g}$")
         S = mc["stationarity"][i]
-        ax.plot(np.arange(S.size), np.abs(S), color=c, linestyle="--", linewidth=0.8, label=rf"$|S(X_t)|$, $\eta={lr:g}$")
+        ax.plot(
+            np.arange(S.size),
+            np.abs(S),
+            color=c,
+            linestyle="--",
+            linewidth=0.8,
+            label=rf"$|S(X_t)|$, $\eta={lr:g}$",
+        )
     ij = _pick(metc, oracles="jordan", lr=float(np.max(metc["lr"])), wd=wd0, seed=seed0)
     if ij.size:
         st = style.preset_style("jordan")
-        ax.plot(np.abs(mc["gap"][ij[0]]), color=st["color"], linestyle=st["linestyle"], linewidth=0.8,
-                label=r"$|F-F_c|$, Jordan NS")
+        ax.plot(
+            np.abs(mc["gap"][ij[0]]),
+            color=st["color"],
+            linestyle=st["linestyle"],
+            linewidth=0.8,
+            label=r"$|F-F_c|$, Jordan NS",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("step $t$")
     ax.set_ylabel(r"$|F(X_t)-F_c|$, $|S(X_t)|$")
@@ -91,12 +113,20 @@ def draw(entry, constrained, lyap):
     ml, thl = lyap
     metl = lyap.meta
     for c, lr in zip(colors, np.unique(metl["lr"]), strict=False):
-        idx = np.flatnonzero((metl["problems"] == "constrained_least_squares") & np.isclose(metl["lr"], lr)
-                             & np.isclose(metl["wd"], wd0))
+        idx = np.flatnonzero(
+            (metl["problems"] == "constrained_least_squares")
+            & np.isclose(metl["lr"], lr)
+            & np.isclose(metl["wd"], wd0)
+        )
         i = idx[0]
         dH = np.maximum.accumulate(np.maximum(ml["dH"][i], 1e-18))
-        ax.plot(np.arange(dH.size), dH, color=c, linewidth=1.0,
-                label=rf"$\max_{{\tau\leq t}}(H_{{\tau+1}}-H_\tau)$, $\eta={lr:g}$")
+        ax.plot(
+            np.arange(dH.size),
+            dH,
+            color=c,
+            linewidth=1.0,
+            label=rf"$\max_{{\tau\leq t}}(H_{{\tau+1}}-H_\tau)$, $\eta={lr:g}$",
+        )
         style.bound_line(ax, np.arange(dH.size), thl["ball_bound"][i], color=c, linewidth=0.8)
     ax.plot([], [], color="k", linestyle="--", linewidth=0.8, label=r"$2Ls^2r\eta^2$ (S3.L2.ball)")
     ax.set_yscale("log")

@@ -42,22 +42,45 @@ def draw(thr, div, flo):
         k = thr.meta["curvature"] == curv
         sb = m["sigma_bar"][k]
         order = np.argsort(sb)
-        ax.plot(sb[order], m["muon_bisect"][k][order], linestyle="none", marker=mk, color=MUON_C,
-                label=f"Muon, {curv} (bisection)", markerfacecolor="none" if curv == "anisotropic" else MUON_C)
+        ax.plot(
+            sb[order],
+            m["muon_bisect"][k][order],
+            linestyle="none",
+            marker=mk,
+            color=MUON_C,
+            label=f"Muon, {curv} (bisection)",
+            markerfacecolor="none" if curv == "anisotropic" else MUON_C,
+        )
         ax.plot(sb[order], th["muon_formula"][k][order], linestyle=ls, color=MUON_C, linewidth=0.8)
-        ax.plot(sb[order], m["gd_bisect"][k][order], linestyle="none", marker=mk, color=GD_C,
-                label=f"GD, {curv} (bisection)", markerfacecolor="none" if curv == "anisotropic" else GD_C)
+        ax.plot(
+            sb[order],
+            m["gd_bisect"][k][order],
+            linestyle="none",
+            marker=mk,
+            color=GD_C,
+            label=f"GD, {curv} (bisection)",
+            markerfacecolor="none" if curv == "anisotropic" else GD_C,
+        )
         ax.plot(sb[order], th["gd_formula"][k][order], linestyle=ls, color=GD_C, linewidth=0.8)
     k = thr.meta["curvature"] == "isotropic"
     ax.axhline(float(th["gd_stability"][k][0]), color="0.5", linewidth=0.6, linestyle=":")
-    ax.text(0.98, float(th["gd_stability"][k][0]) * 0.93, r"$2/\lambda_{\max}$ (isotropic)", fontsize=6,
-            color="0.4", ha="right", va="top")
+    ax.text(
+        0.98,
+        float(th["gd_stability"][k][0]) * 0.93,
+        r"$2/\lambda_{\max}$ (isotropic)",
+        fontsize=6,
+        color="0.4",
+        ha="right",
+        va="top",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"mean singular value $\bar\sigma(G)$ ($\sigma_1 = 1$ fixed)")
     ax.set_ylabel(r"one-step threshold $\eta^*$")
-    ax.set_title(r"(a) lines: $2\|G\|_*/\langle O,\mathcal{H}O\rangle$, $2\|G\|_F^2/\langle G,\mathcal{H}G\rangle$",
-                 fontsize="small")
+    ax.set_title(
+        r"(a) lines: $2\|G\|_*/\langle O,\mathcal{H}O\rangle$, $2\|G\|_F^2/\langle G,\mathcal{H}G\rangle$",
+        fontsize="small",
+    )
     ax.legend(loc="lower right", fontsize=5.5)
 
     ax = axes[1]
@@ -68,7 +91,13 @@ def draw(thr, div, flo):
         xs = np.unique(ef[k])
         growth = np.array([np.nanmax(m["gap"][k & (ef == x)] / m["gap"][k & (ef == x)][:, :1]) for x in xs])
         diverged = np.array([np.isnan(m["gap"][k & (ef == x)]).any() for x in xs])
-        ax.plot(xs[~diverged], growth[~diverged], marker=mk, color=c, label="GD" if name == "gd" else "Muon (exact polar)")
+        ax.plot(
+            xs[~diverged],
+            growth[~diverged],
+            marker=mk,
+            color=c,
+            label="GD" if name == "gd" else "Muon (exact polar)",
+        )
         if diverged.any():
             style.mark_diverged(ax, xs[diverged], color=c, label="GD overflowed")
     k = meth == "muon"

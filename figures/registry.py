@@ -79,8 +79,9 @@ def _load(module_name: str) -> FigureSpec:
     if missing:
         raise TypeError(f"figure module {module_name} must define {', '.join(missing)}")
     if module.NAME != short:
-        raise ValueError(f"figure module {module_name}: NAME must equal the module name {short!r}, "
-                         f"got {module.NAME!r}")
+        raise ValueError(
+            f"figure module {module_name}: NAME must equal the module name {short!r}, got {module.NAME!r}"
+        )
     caption = str(module.CAPTION).strip()
     if not caption or "\n" in caption:
         raise ValueError(f"figure module {module_name}: CAPTION must be one non-empty line")
@@ -120,8 +121,9 @@ def resolve(names: Iterable[str] | None, registry: dict[str, FigureSpec] | None 
         elif spec not in chosen:
             chosen.append(spec)
     if unknown:
-        raise ValueError(f"unknown figure(s) {', '.join(map(repr, unknown))}; "
-                         f"known: {', '.join(registry) or '(none)'}")
+        raise ValueError(
+            f"unknown figure(s) {', '.join(map(repr, unknown))}; known: {', '.join(registry) or '(none)'}"
+        )
     return chosen
 
 

@@ -414,8 +414,16 @@ def mark_diverged(
     )
     if n_diverged is not None and n_total is not None:
         for xi, ni in zip(x, np.atleast_1d(n_diverged), strict=True):
-            ax.text(xi, y_axes - 0.03, f"{int(ni)}/{n_total}", transform=trans, ha="center", va="top",
-                    fontsize=5, color=color)
+            ax.text(
+                xi,
+                y_axes - 0.03,
+                f"{int(ni)}/{n_total}",
+                transform=trans,
+                ha="center",
+                va="top",
+                fontsize=5,
+                color=color,
+            )
     return markers
 
 
@@ -427,8 +435,9 @@ def panel_label(ax, letter: str, *, xy: tuple[float, float] = (-0.02, 1.02)):
 # --------------------------------------------------------------------------------------- saving
 
 
-def save(fig: Figure, path_stem: str | os.PathLike, *, formats: Sequence[str] = ("pdf", "png"),
-         dpi: int = PNG_DPI) -> list[Path]:
+def save(
+    fig: Figure, path_stem: str | os.PathLike, *, formats: Sequence[str] = ("pdf", "png"), dpi: int = PNG_DPI
+) -> list[Path]:
     """Write ``<path_stem>.pdf`` and ``<path_stem>.png`` reproducibly; return the paths.
 
     The PDF is vector with TrueType fonts embedded (``pdf.fonttype`` 42) and no creation

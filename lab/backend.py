@@ -110,7 +110,9 @@ def batch_shape(x) -> tuple[int, ...]:
 def check_matrix(x, name: str = "G") -> None:
     """Raise a ValueError unless ``x`` is a floating array of shape ``(..., m, n)`` with m, n >= 1."""
     if not hasattr(x, "shape") or len(x.shape) < 2:
-        raise ValueError(f"{name} must be a matrix of shape (..., m, n), got shape {getattr(x, 'shape', None)}")
+        raise ValueError(
+            f"{name} must be a matrix of shape (..., m, n), got shape {getattr(x, 'shape', None)}"
+        )
     if x.shape[-1] < 1 or x.shape[-2] < 1:
         raise ValueError(f"{name} must have m, n >= 1, got shape {tuple(x.shape)}")
     xp = namespace(x)

@@ -207,7 +207,13 @@ class NewtonSchulzOracle(Oracle):
         if s == 1.0:
             # the sign is folded into the last Newton–Schulz step (exact, no extra pass over D)
             return _newton_schulz(
-                G, self._table, self._normalization, self._eps, self._transpose, self.check_finite, negate=True
+                G,
+                self._table,
+                self._normalization,
+                self._eps,
+                self._transpose,
+                self.check_finite,
+                negate=True,
             )
         D = _newton_schulz(G, self._table, self._normalization, self._eps, self._transpose, self.check_finite)
         return D * (-1.0 / s)

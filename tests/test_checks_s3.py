@@ -1,4 +1,7 @@
-"""S3 checks (lab/checks/s3.py): quick versions hold, every declared mutation is caught; full versions slow."""
+"""S3 checks (lab/checks/s3.py).
+
+Quick versions hold, every declared mutation is caught; full versions are marked slow.
+"""
 
 from __future__ import annotations
 

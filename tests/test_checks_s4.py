@@ -1,4 +1,7 @@
-"""S4 checks (lab/checks/s4.py): quick versions hold, every declared mutation is caught; full versions slow."""
+"""S4 checks (lab/checks/s4.py).
+
+Quick versions hold, every declared mutation is caught; full versions are marked slow.
+"""
 
 from __future__ import annotations
 

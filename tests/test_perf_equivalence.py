@@ -22,8 +22,8 @@ import pytest
 
 import lab.orthogonalization as orth
 from lab.backend import tune_allocator
+from lab.optimizers.transforms import MVR2, EMAMomentum, _axpy_owned
 from lab.oracles import newton_schulz_oracle
-from lab.optimizers.transforms import EMAMomentum, MVR2, _axpy_owned
 
 xps = pytest.importorskip("array_api_strict", reason="array-api-strict is a test dependency")
 
@@ -82,7 +82,9 @@ def test_numpy_path_equals_the_loop_on_array_api_strict(dtype, shape):
     strict = orth.newton_schulz(xps.asarray(G))  # array-api-strict has no out=: the plain loop
     assert type(strict).__module__.startswith("array_api_strict")
     assert np.array_equal(orth.newton_schulz(G), np.asarray(strict))
-    assert np.array_equal(orth._newton_schulz(G, table, "frobenius", 1e-7, True, negate=True), -np.asarray(strict))
+    assert np.array_equal(
+        orth._newton_schulz(G, table, "frobenius", 1e-7, True, negate=True), -np.asarray(strict)
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

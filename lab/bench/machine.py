@@ -55,7 +55,10 @@ def blas_info() -> str:
 
 
 def allocator_info() -> str:
-    """The C library and its malloc tuning: environment or lab.backend.tune_allocator (it changes elementwise costs)."""
+    """The C library and its malloc tuning (environment or lab.backend.tune_allocator).
+
+    Recorded because it changes the cost of elementwise temporaries.
+    """
     from lab.backend import allocator_tuning
 
     libc = " ".join(platform.libc_ver()) or "unknown libc"

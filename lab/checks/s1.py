@@ -42,10 +42,16 @@ def _opt_mutation(mutation):
 # ------------------------------------------------------------------------------------------ lemma
 
 
-@check("S1-lemma", claim="a delta-inexact LMO satisfies (a) <G,D(G)> <= -(1-delta)||G||_*, (b) ||D|| <= 1+delta, "
-       "(c) <G,D(H)> <= -(1-delta)||G||_* + 2||G-H||_*", source="S1",
-       theorems=("S1.lemma_a", "S1.lemma_b", "S1.lemma_c"), experiment="s1_lemma", quick=True,
-       mutations=("understate_constant",))
+@check(
+    "S1-lemma",
+    claim="a delta-inexact LMO satisfies (a) <G,D(G)> <= -(1-delta)||G||_*, (b) ||D|| <= 1+delta, "
+    "(c) <G,D(H)> <= -(1-delta)||G||_* + 2||G-H||_*",
+    source="S1",
+    theorems=("S1.lemma_a", "S1.lemma_b", "S1.lemma_c"),
+    experiment="s1_lemma",
+    quick=True,
+    mutations=("understate_constant",),
+)
 def s1_lemma_check(*, quick: bool, mutation: str | None = None):
     """Worst measured/bound ratio of each lemma part over all oracles, δ, inputs (excess form).
 
@@ -80,10 +86,19 @@ def s1_lemma_check(*, quick: bool, mutation: str | None = None):
                     bnd.append(1.0)
                     pts.append(rows[i])
         ratio = ratio_to_bound(np.asarray(meas), np.asarray(bnd), points=pts, rtol=LEMMA_RTOL)
-        out.append(Verdict.from_ratio(
-            f"S1-lemma[{part}]", SOURCE, exp.meta["problem"], f"{tid} (excess form, ratio <= 1)",
-            f"worst ratio {ratio.worst:.6g}", ratio, rtol=LEMMA_RTOL, mutation=mutation,
-            n_configurations=len(meas)))
+        out.append(
+            Verdict.from_ratio(
+                f"S1-lemma[{part}]",
+                SOURCE,
+                exp.meta["problem"],
+                f"{tid} (excess form, ratio <= 1)",
+                f"worst ratio {ratio.worst:.6g}",
+                ratio,
+                rtol=LEMMA_RTOL,
+                mutation=mutation,
+                n_configurations=len(meas),
+            )
+        )
     return out
 
 
@@ -92,13 +107,20 @@ def s1_lemma_check(*, quick: bool, mutation: str | None = None):
 
 def _i1_problem(exp):
     p = exp.meta["problem"]
-    return f"{p['name']} {p['params']['m']}x{p['params']['n']}, L_spectral={exp.theoretical['L']:g}, K={exp.meta['steps']}"
+    shape = f"{p['params']['m']}x{p['params']['n']}"
+    return f"{p['name']} {shape}, L_spectral={exp.theoretical['L']:g}, K={exp.meta['steps']}"
 
 
-@check("S1-I1", claim="deterministic inexact LMO with constant step t: min_k and (1/K)sum_k ||grad f(X^k)||_* "
-       "<= Delta0/((1-delta)tK) + Lt(1+delta)^2/(2(1-delta)) for every t, delta, oracle kind and K",
-       source="S1", theorems=("S1.I1", "S1.I1.step"), experiment="s1_i1", quick=True,
-       mutations=("double_step", "understate_constant"))
+@check(
+    "S1-I1",
+    claim="deterministic inexact LMO with constant step t: min_k and (1/K)sum_k ||grad f(X^k)||_* "
+    "<= Delta0/((1-delta)tK) + Lt(1+delta)^2/(2(1-delta)) for every t, delta, oracle kind and K",
+    source="S1",
+    theorems=("S1.I1", "S1.I1.step"),
+    experiment="s1_i1",
+    quick=True,
+    mutations=("double_step", "understate_constant"),
+)
 def s1_i1_check(*, quick: bool, mutation: str | None = None):
     """I1 at every grid point (kind × δ × t × seed) and every checkpoint K, for the average and the min."""
     from lab.experiments.s1 import i1_bound
@@ -106,18 +128,37 @@ def s1_i1_check(*, quick: bool, mutation: str | None = None):
     exp = _exp("s1_i1", quick, mutation=_opt_mutation(mutation))
     ax = exp.meta["axes"]
     L = understate(exp.theoretical["L"], mutation)
-    bound = i1_bound(L, np.asarray(ax["t"])[None, None, :, None, None], exp.measured["delta0"][..., None],
-                     exp.meta["K"], np.asarray(ax["delta"])[None, :, None, None, None])
+    bound = i1_bound(
+        L,
+        np.asarray(ax["t"])[None, None, :, None, None],
+        exp.measured["delta0"][..., None],
+        exp.meta["K"],
+        np.asarray(ax["delta"])[None, :, None, None, None],
+    )
     out = []
     for what in ("avg", "min"):
         ratio = ratio_to_bound(exp.measured[what], bound)
         k, d, t, s, c = ratio.index
-        where = {"kind": ax["kind"][k], "delta": ax["delta"][d], "t": ax["t"][t], "seed": ax["seed"][s],
-                 "K": int(exp.meta["K"][c])}
-        out.append(Verdict.from_ratio(
-            f"S1-I1[{what}]", SOURCE, _i1_problem(exp), "S1.I1 bound (certified L_spectral, run's Delta0)",
-            f"{'(1/K)sum' if what == 'avg' else 'min'}_k ||grad f||_*", ratio, where=where,
-            mutation=mutation, n_points=int(ratio.ratios.size)))
+        where = {
+            "kind": ax["kind"][k],
+            "delta": ax["delta"][d],
+            "t": ax["t"][t],
+            "seed": ax["seed"][s],
+            "K": int(exp.meta["K"][c]),
+        }
+        out.append(
+            Verdict.from_ratio(
+                f"S1-I1[{what}]",
+                SOURCE,
+                _i1_problem(exp),
+                "S1.I1 bound (certified L_spectral, run's Delta0)",
+                f"{'(1/K)sum' if what == 'avg' else 'min'}_k ||grad f||_*",
+                ratio,
+                where=where,
+                mutation=mutation,
+                n_points=int(ratio.ratios.size),
+            )
+        )
     return out
 
 
@@ -128,9 +169,16 @@ def _i1_argmins(exp, kind_index=0):
     return [argmin_with_uncertainty(ax["t"], avg[i].T, rng=0) for i in range(len(ax["delta"]))]
 
 
-@check("S1-I1-trend", claim="the grid-optimal step decreases with delta and tracks t*(delta) = sqrt(2 Delta0/(LK))/(1+delta) "
-       "(expand oracle); the best-over-t error grows by at most (1+delta)/(1-delta)", source="S1",
-       theorems=("S1.I1",), experiment="s1_i1", quick=True, mutations=("wrong_exponent",))
+@check(
+    "S1-I1-trend",
+    claim="the grid-optimal step decreases with delta and tracks t*(delta) = sqrt(2 Delta0/(LK))/(1+delta) "
+    "(expand oracle); the best-over-t error grows by at most (1+delta)/(1-delta)",
+    source="S1",
+    theorems=("S1.I1",),
+    experiment="s1_i1",
+    quick=True,
+    mutations=("wrong_exponent",),
+)
 def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
     """Grid-optimal t (expand) vs the predicted t*(δ); best-over-t degradation; NS steps direction.
 
@@ -152,59 +200,98 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
     err = np.abs(np.log(t_hat / ts))
     problem = _i1_problem(exp)
     tracking = Verdict(
-        claim="S1-I1-trend[t*(delta)]", source=SOURCE, problem=problem,
+        claim="S1-I1-trend[t*(delta)]",
+        source=SOURCE,
+        problem=problem,
         bound=f"|log(t_hat/t*)| <= {half:.4g} (half the grid's log spacing)",
         measured=f"max |log(t_hat/t*)| = {err.max():.4g}",
         verdict="holds" if bool(np.all(err <= half)) and not any(a.at_boundary for a in am) else "violated",
         worst_ratio=float(err.max() / half),
-        details={"delta": deltas.tolist(), "t_hat": t_hat.tolist(), "t_star": ts.tolist(),
-                 "ci": [[a.lo, a.hi] for a in am], "mutation": mutation})
+        details={
+            "delta": deltas.tolist(),
+            "t_hat": t_hat.tolist(),
+            "t_star": ts.tolist(),
+            "ci": [[a.lo, a.hi] for a in am],
+            "mutation": mutation,
+        },
+    )
     predicted_down = mutation != "wrong_exponent"
     measured_down = bool(t_hat[-1] < t_hat[0])
     direction = Verdict(
-        claim="S1-I1-trend[direction]", source=SOURCE, problem=problem,
+        claim="S1-I1-trend[direction]",
+        source=SOURCE,
+        problem=problem,
         bound="t_opt decreasing in delta" if predicted_down else "t_opt increasing in delta (planted)",
         measured=f"t_hat {t_hat[0]:.4g} (delta={deltas[0]:g}) -> {t_hat[-1]:.4g} (delta={deltas[-1]:g})",
         verdict="holds" if measured_down == predicted_down else "violated",
-        details={"t_hat": t_hat.tolist(), "mutation": mutation})
+        details={"t_hat": t_hat.tolist(), "mutation": mutation},
+    )
     # degradation of the best-over-t error, every kind, relative to δ = 0 of the same kind
     best = exp.measured["avg"][..., -1].mean(axis=-1).min(axis=-1)  # (kind, δ)
     rel = (best / best[:, :1])[:, 1:]  # δ = 0 is the reference itself
     allowed = ((1 + deltas) / (1 - deltas))[1:]
     ratio = ratio_to_bound(rel, np.broadcast_to(allowed, rel.shape))
     degr = Verdict.from_ratio(
-        "S1-I1-trend[degradation]", SOURCE, problem, "(1+delta)/(1-delta)",
-        "best-over-t average at K relative to delta = 0", ratio,
+        "S1-I1-trend[degradation]",
+        SOURCE,
+        problem,
+        "(1+delta)/(1-delta)",
+        "best-over-t average at K relative to delta = 0",
+        ratio,
         where={"kind": ax["kind"][ratio.index[0]], "delta": float(deltas[1 + ratio.index[1]])},
-        relative=np.round(rel, 4).tolist())
+        relative=np.round(rel, 4).tolist(),
+    )
     ns = _exp("s1_i1_ns", quick)
     nax = ns.meta["axes"]
     ns_info = {}
     for p, preset in enumerate(nax["preset"]):
-        xs = [argmin_with_uncertainty(nax["t"], ns.measured["avg"][p, k].T, rng=0) for k in range(len(nax["ns_steps"]))]
+        xs = [
+            argmin_with_uncertainty(nax["t"], ns.measured["avg"][p, k].T, rng=0)
+            for k in range(len(nax["ns_steps"]))
+        ]
         th = [a.x_refined for a in xs]
         ns_info[preset] = {
-            "ns_steps": nax["ns_steps"], "t_hat": th, "ci": [[a.lo, a.hi] for a in xs],
+            "ns_steps": nax["ns_steps"],
+            "t_hat": th,
+            "ci": [[a.lo, a.hi] for a in xs],
             "max_delta_op": np.round(ns.measured["delta_op"][p].max(axis=(-1, -2)), 4).tolist(),
-            "direction": "t_opt decreases with more NS steps" if th[-1] < th[0] else
-            "t_opt increases with more NS steps" if th[-1] > th[0] else "flat",
+            "direction": "t_opt decreases with more NS steps"
+            if th[-1] < th[0]
+            else "t_opt increases with more NS steps"
+            if th[-1] > th[0]
+            else "flat",
         }
     direction_ns = Verdict(
-        claim="S1-I1-trend[ns_steps]", source=SOURCE, problem=problem, bound="measured, no prediction",
-        measured={k: v["direction"] for k, v in ns_info.items()}, verdict="inconclusive",
-        details={"t_star_exact": ns.theoretical["t_star"], **ns_info,
-                 "note": "reported only: a real NS oracle is not an additive-error oracle with delta < 1 "
-                         "along these runs (measured delta_op reaches 1 near the optimum)"})
+        claim="S1-I1-trend[ns_steps]",
+        source=SOURCE,
+        problem=problem,
+        bound="measured, no prediction",
+        measured={k: v["direction"] for k, v in ns_info.items()},
+        verdict="inconclusive",
+        details={
+            "t_star_exact": ns.theoretical["t_star"],
+            **ns_info,
+            "note": "reported only: a real NS oracle is not an additive-error oracle with delta < 1 "
+            "along these runs (measured delta_op reaches 1 near the optimum)",
+        },
+    )
     return [tracking, direction, degr, direction_ns]
 
 
 # ------------------------------------------------------------------------------------------ I3
 
 
-@check("S1-I3", claim="stochastic inexact LMO with EMA momentum: (1/K)sum_k E||grad f(X^k)||_* <= "
-       "1/(1-delta)[Delta0/(tK) + 2 rho sigma/(alpha K) + 2Lt(1+delta)beta/alpha + 2 rho sigma sqrt(alpha) "
-       "+ Lt(1+delta)^2/2] on a (t, alpha) grid", source="S1", theorems=("S1.I3", "S1.I3.error"),
-       experiment="s1_i3", quick=True, mutations=("double_step", "understate_constant"))
+@check(
+    "S1-I3",
+    claim="stochastic inexact LMO with EMA momentum: (1/K)sum_k E||grad f(X^k)||_* <= "
+    "1/(1-delta)[Delta0/(tK) + 2 rho sigma/(alpha K) + 2Lt(1+delta)beta/alpha + 2 rho sigma sqrt(alpha) "
+    "+ Lt(1+delta)^2/2] on a (t, alpha) grid",
+    source="S1",
+    theorems=("S1.I3", "S1.I3.error"),
+    experiment="s1_i3",
+    quick=True,
+    mutations=("double_step", "understate_constant"),
+)
 def s1_i3_check(*, quick: bool, mutation: str | None = None):
     """Seed-mean (≥ 20 seeds) of (1/K)Σ‖∇f‖_* against the I3 bound at every (σ, δ, t, α)."""
     from lab.experiments.s1 import i3_bound
@@ -213,19 +300,36 @@ def s1_i3_check(*, quick: bool, mutation: str | None = None):
     ax = exp.meta["axes"]
     th = exp.theoretical
     L = understate(th["L"], mutation)
-    bound = i3_bound(L, np.asarray(ax["t"])[None, None, :, None], np.asarray(ax["alpha"])[None, None, None, :],
-                     exp.measured["delta0"].mean(axis=-1), exp.meta["steps"], th["rho"],
-                     np.asarray(th["sigma"])[:, None, None, None], np.asarray(ax["delta"])[None, :, None, None])
+    bound = i3_bound(
+        L,
+        np.asarray(ax["t"])[None, None, :, None],
+        np.asarray(ax["alpha"])[None, None, None, :],
+        exp.measured["delta0"].mean(axis=-1),
+        exp.meta["steps"],
+        th["rho"],
+        np.asarray(th["sigma"])[:, None, None, None],
+        np.asarray(ax["delta"])[None, :, None, None],
+    )
     mean = exp.measured["avg"].mean(axis=-1)
     ratio = ratio_to_bound(mean, bound)
     s, d, t, a = ratio.index
     where = {"sigma": ax["sigma"][s], "delta": ax["delta"][d], "t": ax["t"][t], "alpha": ax["alpha"][a]}
     p = exp.meta["problem"]
-    problem = (f"{p['name']} {p['params']['m']}x{p['params']['n']} + gaussian noise, L_spectral={th['L']:g}, "
-               f"rho={th['rho']:.4g}, K={exp.meta['steps']}, {len(ax['seed'])} seeds")
-    return Verdict.from_ratio("S1-I3", SOURCE, problem, "S1.I3 bound (certified L, rho, sigma)",
-                              "seed mean of (1/K)sum_k ||grad f||_*", ratio, where=where, mutation=mutation,
-                              n_points=int(ratio.ratios.size))
+    problem = (
+        f"{p['name']} {p['params']['m']}x{p['params']['n']} + gaussian noise, L_spectral={th['L']:g}, "
+        f"rho={th['rho']:.4g}, K={exp.meta['steps']}, {len(ax['seed'])} seeds"
+    )
+    return Verdict.from_ratio(
+        "S1-I3",
+        SOURCE,
+        problem,
+        "S1.I3 bound (certified L, rho, sigma)",
+        "seed mean of (1/K)sum_k ||grad f||_*",
+        ratio,
+        where=where,
+        mutation=mutation,
+        n_points=int(ratio.ratios.size),
+    )
 
 
 def _i3_optima(exp, sigma_index):
@@ -241,8 +345,15 @@ def _i3_optima(exp, sigma_index):
     return out
 
 
-@check("S1-I3-trend", claim="larger delta: smaller optimal step t and larger alpha = 1 - beta (smaller Muon beta)",
-       source="S1", theorems=("S1.I3",), experiment="s1_i3", quick=True, mutations=("wrong_exponent",))
+@check(
+    "S1-I3-trend",
+    claim="larger delta: smaller optimal step t and larger alpha = 1 - beta (smaller Muon beta)",
+    source="S1",
+    theorems=("S1.I3",),
+    experiment="s1_i3",
+    quick=True,
+    mutations=("wrong_exponent",),
+)
 def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
     """Grid-optimal (t, α) vs δ at σ = 1 (noise-dominated), in both parametrisations.
 
@@ -260,16 +371,27 @@ def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
     deltas = ax["delta"]
     t_hat = [o[0].x_refined for o in opt]
     a_hat = [o[1].x_refined for o in opt]
-    problem = f"isotropic_quadratic 8x6 + gaussian sigma={ax['sigma'][s]:g}, K={exp.meta['steps']}, {len(ax['seed'])} seeds"
+    problem = (
+        f"isotropic_quadratic 8x6 + gaussian sigma={ax['sigma'][s]:g}, "
+        f"K={exp.meta['steps']}, {len(ax['seed'])} seeds"
+    )
     predicted_down = mutation != "wrong_exponent"
     t_down = t_hat[-1] < t_hat[0]
     t_verdict = Verdict(
-        claim="S1-I3-trend[t]", source=SOURCE, problem=problem,
+        claim="S1-I3-trend[t]",
+        source=SOURCE,
+        problem=problem,
         bound="t_opt decreasing in delta" if predicted_down else "t_opt increasing in delta (planted)",
         measured=f"t_hat {t_hat[0]:.4g} (delta={deltas[0]:g}) -> {t_hat[-1]:.4g} (delta={deltas[-1]:g})",
         verdict="holds" if t_down == predicted_down else "violated",
-        details={"delta": deltas, "t_hat": t_hat, "ci": [[o[0].lo, o[0].hi] for o in opt],
-                 "t_opt_bound": np.asarray(exp.theoretical["t_opt"])[s].tolist(), "mutation": mutation})
+        details={
+            "delta": deltas,
+            "t_hat": t_hat,
+            "ci": [[o[0].lo, o[0].hi] for o in opt],
+            "t_opt_bound": np.asarray(exp.theoretical["t_opt"])[s].tolist(),
+            "mutation": mutation,
+        },
+    )
     lo0, hi0 = opt[0][1].lo, opt[0][1].hi
     lo1, hi1 = opt[-1][1].lo, opt[-1][1].hi
     if lo1 > hi0:
@@ -279,13 +401,22 @@ def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
     else:
         av = "inconclusive"
     a_verdict = Verdict(
-        claim="S1-I3-trend[alpha]", source=SOURCE, problem=problem,
+        claim="S1-I3-trend[alpha]",
+        source=SOURCE,
+        problem=problem,
         bound="alpha_opt increasing in delta (beta_opt = 1 - alpha_opt decreasing)",
-        measured=(f"alpha_hat {a_hat[0]:.4g} -> {a_hat[-1]:.4g} (beta {1 - a_hat[0]:.4g} -> {1 - a_hat[-1]:.4g})"),
+        measured=(
+            f"alpha_hat {a_hat[0]:.4g} -> {a_hat[-1]:.4g} (beta {1 - a_hat[0]:.4g} -> {1 - a_hat[-1]:.4g})"
+        ),
         verdict=av,
-        details={"delta": deltas, "alpha_hat": a_hat, "beta_hat": [1 - a for a in a_hat],
-                 "ci_alpha": [[o[1].lo, o[1].hi] for o in opt],
-                 "alpha_at_boundary": [o[1].at_boundary for o in opt],
-                 "alpha_opt_bound": np.asarray(exp.theoretical["alpha_opt"])[s].tolist(),
-                 "note": "expand oracle = rescaled step, so alpha_opt is delta-independent up to grid effects"})
+        details={
+            "delta": deltas,
+            "alpha_hat": a_hat,
+            "beta_hat": [1 - a for a in a_hat],
+            "ci_alpha": [[o[1].lo, o[1].hi] for o in opt],
+            "alpha_at_boundary": [o[1].at_boundary for o in opt],
+            "alpha_opt_bound": np.asarray(exp.theoretical["alpha_opt"])[s].tolist(),
+            "note": "expand oracle = rescaled step, so alpha_opt is delta-independent up to grid effects",
+        },
+    )
     return [t_verdict, a_verdict]

@@ -38,10 +38,15 @@ def _ratio(measured, bound, points=None) -> BoundRatio:
     return BoundRatio(worst, index, None if points is None else points[index[0]], worst <= 1.0, r)
 
 
-@check("S1-I2", claim="Gluon's δ-aware step decreases f by at least Σ_i (1−δ)²a_i²/(2(1+δ)²(L0_i+L1_i a_i)) per "
-       "step, and Σ_kΣ_i a_i²/(L0_i+L1_i a_i) ≤ 2Δ₀((1+δ)/(1−δ))²", source="S1",
-       theorems=("S1.I2.step", "S1.I2.sum", "S1.I2.descent"), experiment="s1_i2",
-       mutations=("double_step", "understate_constant"))
+@check(
+    "S1-I2",
+    claim="Gluon's δ-aware step decreases f by at least Σ_i (1−δ)²a_i²/(2(1+δ)²(L0_i+L1_i a_i)) per "
+    "step, and Σ_kΣ_i a_i²/(L0_i+L1_i a_i) ≤ 2Δ₀((1+δ)/(1−δ))²",
+    source="S1",
+    theorems=("S1.I2.step", "S1.I2.sum", "S1.I2.descent"),
+    experiment="s1_i2",
+    mutations=("double_step", "understate_constant"),
+)
 def s1_i2(*, quick: bool, mutation=None):
     e = get_experiment("s1_i2")(quick=quick, mutation=mutation)
     m, th = e
@@ -53,17 +58,37 @@ def s1_i2(*, quick: bool, mutation=None):
     total = ratio_to_bound(m["progress_sum"][aware], th["sum_bound"][aware][:, None], points=rows)
     src = _SRC.format("layer-wise adaptive steps robust to inexact LMOs; I2")
     return [
-        Verdict.from_ratio("S1-I2[step]", src, _PROBLEM, "S1.I2.step: required/actual decrease <= 1",
-                           f"worst ratio {step.worst:.4g}", step, judged_steps=int(m["judged"][aware].sum()),
-                           mutation=mutation),
-        Verdict.from_ratio("S1-I2[sum]", src, _PROBLEM, "S1.I2.sum: 2 Delta0 ((1+d)/(1-d))^2",
-                           f"worst ratio {total.worst:.4g}", total, mutation=mutation),
+        Verdict.from_ratio(
+            "S1-I2[step]",
+            src,
+            _PROBLEM,
+            "S1.I2.step: required/actual decrease <= 1",
+            f"worst ratio {step.worst:.4g}",
+            step,
+            judged_steps=int(m["judged"][aware].sum()),
+            mutation=mutation,
+        ),
+        Verdict.from_ratio(
+            "S1-I2[sum]",
+            src,
+            _PROBLEM,
+            "S1.I2.sum: 2 Delta0 ((1+d)/(1-d))^2",
+            f"worst ratio {total.worst:.4g}",
+            total,
+            mutation=mutation,
+        ),
     ]
 
 
-@check("S1-I2-agnostic", claim="without the δ-correction (t_i = a_i/(L0_i+L1_i a_i)) monotone descent is lost "
-       "under large δ, while the δ-aware step never increases f", source="S1", theorems=("S1.I2.step",),
-       experiment="s1_i2", mutations=("wrong_exponent",))
+@check(
+    "S1-I2-agnostic",
+    claim="without the δ-correction (t_i = a_i/(L0_i+L1_i a_i)) monotone descent is lost "
+    "under large δ, while the δ-aware step never increases f",
+    source="S1",
+    theorems=("S1.I2.step",),
+    experiment="s1_i2",
+    mutations=("wrong_exponent",),
+)
 def s1_i2_agnostic(*, quick: bool, mutation=None):
     e = get_experiment("s1_i2")(quick=quick)
     m, _ = e
@@ -74,18 +99,33 @@ def s1_i2_agnostic(*, quick: bool, mutation=None):
     # claim: agnostic > 0 (some increase) and aware == 0; the mutation predicts "agnostic keeps descent"
     lost = agn > 0
     ok = (lost if mutation is None else not lost) and aware == 0.0
-    per = {f"{k}@{d:g}": float(np.mean(frac[(rule == "delta_agnostic") & (e.meta["kind"] == k) & (delta == d)]))
-           for k in sorted(set(e.meta["kind"])) for d in sorted(set(delta))}
-    return Verdict(claim="S1-I2-agnostic", source=_SRC.format("δ-aware steps needed; I2"), problem=_PROBLEM,
-                   bound="agnostic increase fraction > 0 at delta >= 0.9; aware = 0"
-                   if mutation is None else "(mutated) agnostic increase fraction = 0",
-                   measured=f"agnostic {agn:.4f}, aware {aware:.4f}", verdict="holds" if ok else "violated",
-                   details={"increase_fraction_agnostic": per, "mutation": mutation})
+    per = {
+        f"{k}@{d:g}": float(np.mean(frac[(rule == "delta_agnostic") & (e.meta["kind"] == k) & (delta == d)]))
+        for k in sorted(set(e.meta["kind"]))
+        for d in sorted(set(delta))
+    }
+    return Verdict(
+        claim="S1-I2-agnostic",
+        source=_SRC.format("δ-aware steps needed; I2"),
+        problem=_PROBLEM,
+        bound="agnostic increase fraction > 0 at delta >= 0.9; aware = 0"
+        if mutation is None
+        else "(mutated) agnostic increase fraction = 0",
+        measured=f"agnostic {agn:.4f}, aware {aware:.4f}",
+        verdict="holds" if ok else "violated",
+        details={"increase_fraction_agnostic": per, "mutation": mutation},
+    )
 
 
-@check("S1-L0L1-estimate", claim="trajectory secant curvatures stay under the certified per-layer line "
-       "L0_i + L1_i a; Gluon's envelope fit of (L0, L1) does not exceed it on average", source="S1",
-       theorems=(), experiment="s1_l0l1_estimate", mutations=("understate_constant",))
+@check(
+    "S1-L0L1-estimate",
+    claim="trajectory secant curvatures stay under the certified per-layer line "
+    "L0_i + L1_i a; Gluon's envelope fit of (L0, L1) does not exceed it on average",
+    source="S1",
+    theorems=(),
+    experiment="s1_l0l1_estimate",
+    mutations=("understate_constant",),
+)
 def s1_l0l1_estimate(*, quick: bool, mutation=None):
     e = get_experiment("s1_l0l1_estimate")(quick=quick, mutation=mutation)
     m, th = e
@@ -96,48 +136,85 @@ def s1_l0l1_estimate(*, quick: bool, mutation=None):
         cover = ratio_to_bound(y, line)
         env = m["envelope"][i]
         fit_ratio = (env[0] + env[1] * a) / line
-        out.append(Verdict.from_ratio(
-            f"S1-L0L1-estimate[block {i}]", "Gluon (arXiv 2505.13416) trajectory estimate; constants of "
-            "problems.Quartic", _PROBLEM, f"certified (L0, L1) = ({cert[0]:.4g}, {cert[1]:.4g})",
-            f"max L_hat/(L0+L1 a) = {cover.worst:.4g}; envelope fit ({env[0]:.4g}, {env[1]:.4g})", cover,
-            envelope=env.tolist(), expectile=m["expectile"][i].tolist(),
-            fit_over_certified_mean=float(np.mean(fit_ratio)), fit_over_certified_max=float(np.max(fit_ratio)),
-            pairs=int(a.size), mutation=mutation))
+        out.append(
+            Verdict.from_ratio(
+                f"S1-L0L1-estimate[block {i}]",
+                "Gluon (arXiv 2505.13416) trajectory estimate; constants of problems.Quartic",
+                _PROBLEM,
+                f"certified (L0, L1) = ({cert[0]:.4g}, {cert[1]:.4g})",
+                f"max L_hat/(L0+L1 a) = {cover.worst:.4g}; envelope fit ({env[0]:.4g}, {env[1]:.4g})",
+                cover,
+                envelope=env.tolist(),
+                expectile=m["expectile"][i].tolist(),
+                fit_over_certified_mean=float(np.mean(fit_ratio)),
+                fit_over_certified_max=float(np.max(fit_ratio)),
+                pairs=int(a.size),
+                mutation=mutation,
+            )
+        )
         # the LP minimises Σ(L0 + L1 a_k) over lines covering the data; the certified line is one of them
         if float(np.mean(fit_ratio)) > 1.0 + 1e-9 and mutation is None:
             out[-1] = Verdict(**{**out[-1].__dict__, "verdict": "violated"})
     return out
 
 
-@check("S1-I4", claim="stochastic layer-wise LMO method with t_i ≤ (1−δ)α/(4L1_i(1+δ)): (1/K)Σ_kΣ_i t_i E a_i^k "
-       "obeys the I4 bound; the optimal step t_i* = cap(α*) shrinks with δ", source="S1",
-       theorems=("S1.I4",), experiment="s1_i4", mutations=("wrong_exponent",))
+@check(
+    "S1-I4",
+    claim="stochastic layer-wise LMO method with t_i ≤ (1−δ)α/(4L1_i(1+δ)): (1/K)Σ_kΣ_i t_i E a_i^k "
+    "obeys the I4 bound; the optimal step t_i* = cap(α*) shrinks with δ",
+    source="S1",
+    theorems=("S1.I4",),
+    experiment="s1_i4",
+    mutations=("wrong_exponent",),
+)
 def s1_i4(*, quick: bool, mutation=None):
     e = get_experiment("s1_i4")(quick=quick)
     m, th = e
     r = ratio_to_bound(m["lhs_mean"], th["bound"])
     src = _SRC.format("layer-wise analysis; I4")
-    bound_v = Verdict.from_ratio("S1-I4[bound]", src, _PROBLEM + ", Gaussian noise sigma2=1",
-                                 "S1.I4 (seed mean, >= 20 seeds)", f"worst ratio {r.worst:.4g}", r,
-                                 seeds=len(e.meta["config"]["seed"]))
+    bound_v = Verdict.from_ratio(
+        "S1-I4[bound]",
+        src,
+        _PROBLEM + ", Gaussian noise sigma2=1",
+        "S1.I4 (seed mean, >= 20 seeds)",
+        f"worst ratio {r.worst:.4g}",
+        r,
+        seeds=len(e.meta["config"]["seed"]),
+    )
     opt = m["alpha_opt"]
     deltas = e.meta["config"]["delta"]
     cap = lambda al, d: (1 - d) * al / (4 * (1 + d))  # noqa: E731  (times 1/L1_i, common to both ends)
     expected = -1 if mutation is None else +1
-    v = _direction(cap(opt[0].lo, deltas[0]), cap(opt[0].hi, deltas[0]), cap(opt[-1].lo, deltas[-1]),
-                   cap(opt[-1].hi, deltas[-1]), expected)
+    v = _direction(
+        cap(opt[0].lo, deltas[0]),
+        cap(opt[0].hi, deltas[0]),
+        cap(opt[-1].lo, deltas[-1]),
+        cap(opt[-1].hi, deltas[-1]),
+        expected,
+    )
     if opt[0].at_boundary or opt[-1].at_boundary:
         v = "inconclusive"
-    t_v = Verdict(claim="S1-I4[t_opt]", source=_SRC.format("lower precision: smaller steps; I4"),
-                  problem=_PROBLEM, bound="t* decreasing in delta" if expected < 0 else "(mutated) increasing",
-                  measured=f"L1*t*: {cap(opt[0].x_refined, deltas[0]):.4g} (delta={deltas[0]}) -> "
-                  f"{cap(opt[-1].x_refined, deltas[-1]):.4g} (delta={deltas[-1]})", verdict=v,
-                  details={"mutation": mutation})
+    t_v = Verdict(
+        claim="S1-I4[t_opt]",
+        source=_SRC.format("lower precision: smaller steps; I4"),
+        problem=_PROBLEM,
+        bound="t* decreasing in delta" if expected < 0 else "(mutated) increasing",
+        measured=f"L1*t*: {cap(opt[0].x_refined, deltas[0]):.4g} (delta={deltas[0]}) -> "
+        f"{cap(opt[-1].x_refined, deltas[-1]):.4g} (delta={deltas[-1]})",
+        verdict=v,
+        details={"mutation": mutation},
+    )
     return [bound_v, t_v]
 
 
-@check("S1-I4-trend", claim="the measured optimal momentum parameter α* = 1 − β grows with δ (S1.I4.opt)",
-       source="S1", theorems=("S1.I4.opt",), experiment="s1_i4", mutations=("wrong_exponent",))
+@check(
+    "S1-I4-trend",
+    claim="the measured optimal momentum parameter α* = 1 − β grows with δ (S1.I4.opt)",
+    source="S1",
+    theorems=("S1.I4.opt",),
+    experiment="s1_i4",
+    mutations=("wrong_exponent",),
+)
 def s1_i4_trend(*, quick: bool, mutation=None):
     e = get_experiment("s1_i4")(quick=quick)
     m, th = e
@@ -146,17 +223,29 @@ def s1_i4_trend(*, quick: bool, mutation=None):
     v = _direction(opt[0].lo, opt[0].hi, opt[-1].lo, opt[-1].hi, expected)
     if opt[0].at_boundary or opt[-1].at_boundary:
         v = "inconclusive"
-    return Verdict(claim="S1-I4-trend", source=_SRC.format("larger momentum parameter; I4"), problem=_PROBLEM,
-                   bound="alpha* increasing in delta" if expected > 0 else "(mutated) decreasing",
-                   measured=", ".join(f"delta={d:g}: {o.x_refined:.3g} [{o.lo:.3g}, {o.hi:.3g}]"
-                                      for d, o in zip(deltas, opt, strict=True)), verdict=v,
-                   details={"alpha_opt_theory_L0=0": [float(x) for x in th["alpha_opt_theory"]],
-                            "mutation": mutation})
+    return Verdict(
+        claim="S1-I4-trend",
+        source=_SRC.format("larger momentum parameter; I4"),
+        problem=_PROBLEM,
+        bound="alpha* increasing in delta" if expected > 0 else "(mutated) decreasing",
+        measured=", ".join(
+            f"delta={d:g}: {o.x_refined:.3g} [{o.lo:.3g}, {o.hi:.3g}]"
+            for d, o in zip(deltas, opt, strict=True)
+        ),
+        verdict=v,
+        details={"alpha_opt_theory_L0=0": [float(x) for x in th["alpha_opt_theory"]], "mutation": mutation},
+    )
 
 
-@check("S1-NS-lr-shift", claim="S1 (NanoGPT): lower orthogonalisation precision (fewer NS steps) gives a "
-       "smaller optimal learning rate — analogue on a two-layer teacher–student network", source="S1",
-       theorems=(), experiment="s1_ns_lr_shift", mutations=("wrong_exponent",))
+@check(
+    "S1-NS-lr-shift",
+    claim="S1 (NanoGPT): lower orthogonalisation precision (fewer NS steps) gives a "
+    "smaller optimal learning rate — analogue on a two-layer teacher–student network",
+    source="S1",
+    theorems=(),
+    experiment="s1_ns_lr_shift",
+    mutations=("wrong_exponent",),
+)
 def s1_ns_lr_shift(*, quick: bool, mutation=None):
     e = get_experiment("s1_ns_lr_shift")(quick=quick)
     m, _ = e
@@ -167,11 +256,18 @@ def s1_ns_lr_shift(*, quick: bool, mutation=None):
         v = _direction(lo.lo, lo.hi, hi.lo, hi.hi, expected)
         if lo.at_boundary or hi.at_boundary:
             v = "inconclusive"
-        out.append(Verdict(
-            claim=f"S1-NS-lr-shift[{p}]", source="S1 claim (NanoGPT experiment); lab analogue",
-            problem="teacher_student d=8 h=16 k=4 N=128, minibatch 16; Muon beta=0.95 Nesterov",
-            bound=f"lr*(k={ks[-1]}) > lr*(k={ks[0]})" if expected > 0 else "(mutated) lr* decreasing in k",
-            measured=f"lr*(k={ks[0]}) = {lo.x_refined:.4g} [{lo.lo:.4g}, {lo.hi:.4g}], "
-                     f"lr*(k={ks[-1]}) = {hi.x_refined:.4g} [{hi.lo:.4g}, {hi.hi:.4g}]",
-            verdict=v, details={"mutation": mutation, "seeds": len(e.meta["config"]["seed"])}))
+        out.append(
+            Verdict(
+                claim=f"S1-NS-lr-shift[{p}]",
+                source="S1 claim (NanoGPT experiment); lab analogue",
+                problem="teacher_student d=8 h=16 k=4 N=128, minibatch 16; Muon beta=0.95 Nesterov",
+                bound=f"lr*(k={ks[-1]}) > lr*(k={ks[0]})"
+                if expected > 0
+                else "(mutated) lr* decreasing in k",
+                measured=f"lr*(k={ks[0]}) = {lo.x_refined:.4g} [{lo.lo:.4g}, {lo.hi:.4g}], "
+                f"lr*(k={ks[-1]}) = {hi.x_refined:.4g} [{hi.lo:.4g}, {hi.hi:.4g}]",
+                verdict=v,
+                details={"mutation": mutation, "seeds": len(e.meta["config"]["seed"])},
+            )
+        )
     return out

@@ -78,7 +78,10 @@ def _ratio_with_zeros(measured, bound, rtol=RTOL):
     mutations=("double_step", "understate_constant"),
 )
 def s2_d(*, quick: bool, mutation: str | None = None):
-    """(D) per step, written with positive sides: f(X_{t+1}) − f* + η‖∇f‖_* <= f(X_t) − f* + 2η‖ε‖_* + (Lr/2)η²."""
+    """(D) per step, written with positive sides.
+
+    f(X_{t+1}) − f* + η‖∇f‖_* <= f(X_t) − f* + 2η‖ε‖_* + (Lr/2)η².
+    """
     ex = _get("s2_descent", quick, mutation)
     out = []
     for kind, per in ex.measured["lhs"].items():
@@ -382,7 +385,9 @@ def s2_p1(*, quick: bool, mutation: str | None = None):
     mutations=("wrong_exponent",),
 )
 def s2_p2(*, quick: bool, mutation: str | None = None):
-    """P2 at every T; G = the largest ‖∇f(X_t)‖_F over all steps and seeds (inconclusive if p < cη₀ <= 1 fails).
+    """P2 at every T; G = the largest ‖∇f(X_t)‖_F over all steps and seeds.
+
+    Inconclusive if p < cη₀ <= 1 fails.
 
     Loose here (worst ratios about 0.07–0.13; flip_momentum tried: 0.13, not caught), so the planted bug
     is "wrong_exponent" as in S2-P1.
@@ -490,7 +495,10 @@ def s2_gamma_floor(*, quick: bool, mutation: str | None = None):
     mutations=("wrong_sample",),
 )
 def s2_same_sample(*, quick: bool, mutation: str | None = None):
-    """Same sample: slope within tolerance of −1/3; previous sample: interval entirely above −1/3 + SLOPE_TOL."""
+    """Same sample: slope within tolerance of −1/3.
+
+    Previous sample: interval entirely above −1/3 + SLOPE_TOL.
+    """
     ex = _get("s2_rates", quick, mutation)
     window = ex.theoretical["mvr2"]["window"]
     fits = rate_slopes({k: ex.measured[k] for k in ("mvr2", "mvr2_prev")}, window)

@@ -84,15 +84,23 @@ def _code():
     import lab.runner
     import problems
 
-    return (lab.optimizers, lab.oracles, lab.norms, lab.orthogonalization, lab.runner, problems,
-            lab.checks.mutations)
+    return (
+        lab.optimizers,
+        lab.oracles,
+        lab.norms,
+        lab.orthogonalization,
+        lab.runner,
+        problems,
+        lab.checks.mutations,
+    )
 
 
 def _problem(point, noise=None):
     import problems
 
-    return problems.make(PROBLEM, noise=noise, m=point["m"], n=point["n"], L=1.0,
-                         init_distance=point["dist"], seed=0)
+    return problems.make(
+        PROBLEM, noise=noise, m=point["m"], n=point["n"], L=1.0, init_distance=point["dist"], seed=0
+    )
 
 
 def _rng(points):
@@ -109,8 +117,16 @@ def _sweep(compute, grid, name, mutation, cache):
     from lab.sweeps import run_sweep
 
     full = name if mutation == "none" else f"{name}__{mutation}"
-    return run_sweep(compute, grid, name=full, cache=cache, chunk_size=100_000, progress=False,
-                     key_axes=("seed",), code=_code())
+    return run_sweep(
+        compute,
+        grid,
+        name=full,
+        cache=cache,
+        chunk_size=100_000,
+        progress=False,
+        key_axes=("seed",),
+        code=_code(),
+    )
 
 
 def _shape(result, grid_axes):
@@ -130,8 +146,11 @@ def i1_bound(L, t, Delta0, K, delta):
 
 def i3_bound(L, t, alpha, Delta0, K, rho, sigma, delta):
     """The I3 bound on (1/K)Σ_{k<K}E‖∇f(X^k)‖_*."""
-    return bounds.get("S1.I3").evaluate(L=L, t=t, alpha=alpha, Delta0=Delta0, K=K, rho=rho,
-                                        sigma=sigma, delta=delta).require()
+    return (
+        bounds.get("S1.I3")
+        .evaluate(L=L, t=t, alpha=alpha, Delta0=Delta0, K=K, rho=rho, sigma=sigma, delta=delta)
+        .require()
+    )
 
 
 # ------------------------------------------------------------------------------------------ lemma
@@ -189,7 +208,8 @@ def s1_lemma(*, quick: bool = True, cache=True) -> Experiment:
     """Lemma (a)(b)(c) of the additive error model (THEORY §1.3) on random inputs.
 
     For every oracle (injected kinds × δ, Newton–Schulz presets × steps with their measured δ_op),
-    perturbation size ε (H = G + ε‖G‖_F W/‖W‖_F, or H = εG for ε < 0, where (c) is tight) and seed, a batch of random 8×6 matrices G with
+    perturbation size ε (H = G + ε‖G‖_F W/‖W‖_F, or H = εG for ε < 0, where (c) is tight)
+    and seed, a batch of random 8×6 matrices G with
     spectra spread over up to 10^spread.  Measured: ⟨G, D(G)⟩, ‖D(G)‖_op, ⟨G, D(H)⟩, ‖G‖_*,
     ‖G − H‖_*, and the δ that applies (nominal, or measured max(δ_op(G), δ_op(H)) for NS).
     Theoretical: the three bounds of ``bounds.get("S1.lemma_a"/"_b"/"_c")`` at those values
@@ -199,12 +219,22 @@ def s1_lemma(*, quick: bool = True, cache=True) -> Experiment:
 
     _check_quick(quick)
     deltas = [0.05, 0.3, 0.9] if quick else [0.01, 0.05, 0.1, 0.3, 0.6, 0.9, 0.99]
-    ns = [f"ns:{p}:{k}" for p in ("cubic", "quintic", "jordan", "polar_express")
-          for k in ((2, 5) if quick else (1, 2, 3, 4, 5, 6))]
-    common = dict(m=[8], n=[6], batch=[16 if quick else 64], spread=[0.0, 1.0, 3.0],
-                  eps=[-1e-3, 1e-3, 0.1, 1.0], seed=[0, 1] if quick else [0, 1, 2])
-    res_kind = _sweep(_lemma_compute, Grid(oracle=list(KINDS), delta=deltas, **common), "s1_lemma",
-                      "none", cache)
+    ns = [
+        f"ns:{p}:{k}"
+        for p in ("cubic", "quintic", "jordan", "polar_express")
+        for k in ((2, 5) if quick else (1, 2, 3, 4, 5, 6))
+    ]
+    common = dict(
+        m=[8],
+        n=[6],
+        batch=[16 if quick else 64],
+        spread=[0.0, 1.0, 3.0],
+        eps=[-1e-3, 1e-3, 0.1, 1.0],
+        seed=[0, 1] if quick else [0, 1, 2],
+    )
+    res_kind = _sweep(
+        _lemma_compute, Grid(oracle=list(KINDS), delta=deltas, **common), "s1_lemma", "none", cache
+    )
     res_ns = _sweep(_lemma_compute, Grid(oracle=ns, delta=[0.0], **common), "s1_lemma_ns", "none", cache)
     measured, theoretical, rows = {}, {}, {}
     for tag, res in (("kind", res_kind), ("ns", res_ns)):
@@ -214,16 +244,21 @@ def s1_lemma(*, quick: bool = True, cache=True) -> Experiment:
         th = {
             "a": bounds.get("S1.lemma_a").evaluate(delta=d, g_dual=m["g_dual"]).require(),
             "b": bounds.get("S1.lemma_b").evaluate(delta=d).require(),
-            "c": bounds.get("S1.lemma_c").evaluate(delta=d, g_dual=m["g_dual"], gh_dual=m["gh_dual"]).require(),
+            "c": bounds.get("S1.lemma_c")
+            .evaluate(delta=d, g_dual=m["g_dual"], gh_dual=m["gh_dual"])
+            .require(),
         }
         for k in th:
             th[k] = np.where(ok, th[k], np.nan)
         measured[tag] = m
         theoretical[tag] = th
         rows[tag] = [{a: r[a] for a in ("oracle", "delta", "spread", "eps", "seed")} for r in res.rows]
-    return Experiment("s1_lemma", measured, theoretical,
-                      {"rows": rows, "problem": "random 8x6 matrices, spectra spread to 10^{0,1,3}",
-                       "quick": quick})
+    return Experiment(
+        "s1_lemma",
+        measured,
+        theoretical,
+        {"rows": rows, "problem": "random 8x6 matrices, spectra spread to 10^{0,1,3}", "quick": quick},
+    )
 
 
 # ------------------------------------------------------------------------------------------ I1
@@ -272,8 +307,12 @@ def _i1_config(quick):
 def _certified(m, n, dist, noise=None):
     p = _problem({"m": m, "n": n, "dist": dist}, noise=noise)
     c = p.constants
-    return {"L": float(c.L_spectral), "rho": float(c.rho), "sigma2": float(c.sigma2),
-            "describe": p.describe()}
+    return {
+        "L": float(c.L_spectral),
+        "rho": float(c.rho),
+        "sigma2": float(c.sigma2),
+        "describe": p.describe(),
+    }
 
 
 @experiment("s1_i1")
@@ -294,8 +333,7 @@ def s1_i1(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     deltas = [0.0, 0.1, 0.2, 0.4] if quick else [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     seeds = [0, 1] if quick else [0, 1, 2, 3]
     axes = dict(kind=list(KINDS), delta=deltas, t=cfg["t"], seed=seeds)
-    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]],
-                mutation=[mut])
+    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]], mutation=[mut])
     res = _sweep(_i1_compute, grid, "s1_i1", mut, cache)
     shape = tuple(len(v) for v in axes.values())
     ck = res.array("checkpoints")[0]
@@ -313,8 +351,14 @@ def s1_i1(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
         "s1_i1",
         {"avg": avg[..., 1:], "min": mn[..., 1:], "delta0": d0},
         {"bound": bound, "t_star": ts, "L": L},
-        {"axes": {k: list(v) for k, v in axes.items()}, "K": K, "steps": cfg["steps"],
-         "problem": cert["describe"], "mutation": mutation, "quick": quick},
+        {
+            "axes": {k: list(v) for k, v in axes.items()},
+            "K": K,
+            "steps": cfg["steps"],
+            "problem": cert["describe"],
+            "mutation": mutation,
+            "quick": quick,
+        },
     )
 
 
@@ -336,8 +380,7 @@ def s1_i1_ns(*, quick: bool = True, cache=True, mutation: str | None = None) -> 
     ks = [1, 2, 3, 4, 5, 6]
     seeds = [0, 1] if quick else [0, 1, 2, 3]
     axes = dict(preset=presets, ns_steps=ks, t=cfg["t"], seed=seeds)
-    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]],
-                mutation=[mut])
+    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]], mutation=[mut])
     res = _sweep(_i1_compute, grid, "s1_i1_ns", mut, cache)
     shape = tuple(len(v) for v in axes.values())
     avg = res.array("avg").reshape(shape + (-1,))[..., -1]
@@ -353,8 +396,13 @@ def s1_i1_ns(*, quick: bool = True, cache=True, mutation: str | None = None) -> 
         "s1_i1_ns",
         {"avg": avg, "min": mn, "delta0": d0, "delta_op": dop},
         {"bound": bound, "t_star": float(t_star(L, d0.mean(), cfg["steps"], 0.0)), "L": L},
-        {"axes": {k: list(v) for k, v in axes.items()}, "steps": cfg["steps"], "problem": cert["describe"],
-         "mutation": mutation, "quick": quick},
+        {
+            "axes": {k: list(v) for k, v in axes.items()},
+            "steps": cfg["steps"],
+            "problem": cert["describe"],
+            "mutation": mutation,
+            "quick": quick,
+        },
     )
 
 
@@ -371,11 +419,25 @@ def _i3_compute(points):
     p0 = points[0]
     problem = _problem(p0, noise={"name": "gaussian", "sigma": _col(points, "sigma")})
     oracle = inexact_oracle("spectral", _col(points, "delta"), p0["kind"])
-    opt = muon(_col(points, "t"), momentum="alpha", alpha=_col(points, "alpha"), nesterov=False,
-               momentum_init="gradient", shape_scale="none", oracle=oracle)
+    opt = muon(
+        _col(points, "t"),
+        momentum="alpha",
+        alpha=_col(points, "alpha"),
+        nesterov=False,
+        momentum_init="gradient",
+        shape_scale="none",
+        oracle=oracle,
+    )
     opt = mutate(opt, None if p0["mutation"] == "none" else p0["mutation"])
-    res = run(problem, opt, p0["steps"], seeds=_rng(points), record=("loss", "grad", "running"),
-              checkpoints=[0, p0["steps"]], stochastic=True)
+    res = run(
+        problem,
+        opt,
+        p0["steps"],
+        seeds=_rng(points),
+        record=("loss", "grad", "running"),
+        checkpoints=[0, p0["steps"]],
+        stochastic=True,
+    )
     return {"delta0": res.metrics["gap"][0], "avg": res.metrics["grad_dual_avg"][-1]}
 
 
@@ -403,14 +465,14 @@ def s1_i3(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     a_grid = [float(f"{v:.4g}") for v in np.geomspace(1 / 8 if quick else 1 / 32, 1.0, 4 if quick else 6)]
     seeds = list(range(20))
     axes = dict(sigma=SIGMAS, kind=["expand"], delta=deltas, t=t_grid, alpha=a_grid, seed=seeds)
-    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]],
-                mutation=[mut])
+    grid = Grid(**axes, m=[cfg["m"]], n=[cfg["n"]], dist=[cfg["dist"]], steps=[cfg["steps"]], mutation=[mut])
     res = _sweep(_i3_compute, grid, "s1_i3", mut, cache)
     shape = tuple(len(v) for k, v in axes.items() if k != "kind")
     avg = res.array("avg").reshape(shape)
     d0 = res.array("delta0").reshape(shape)
-    certs = [_certified(cfg["m"], cfg["n"], cfg["dist"], noise={"name": "gaussian", "sigma": s})
-             for s in SIGMAS]
+    certs = [
+        _certified(cfg["m"], cfg["n"], cfg["dist"], noise={"name": "gaussian", "sigma": s}) for s in SIGMAS
+    ]
     L, rho = certs[0]["L"], certs[0]["rho"]
     sig = np.sqrt([c["sigma2"] for c in certs])[:, None, None, None]  # certified E‖ξ‖_F² = σ²
     dl = np.asarray(deltas)[None, :, None, None]
@@ -418,13 +480,25 @@ def s1_i3(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     aa = np.asarray(a_grid)[None, None, None, :]
     D0 = d0.mean(axis=-1)  # Δ₀ is the same for every seed (‖X⁰ − X*‖_F = d); the mean is exact
     bound = i3_bound(L, tt, aa, D0, cfg["steps"], rho, sig, dl)
-    opt = bounds.get("S1.I3").optimal_controls(L=L, Delta0=float(D0.mean()), K=cfg["steps"], rho=rho,
-                                               sigma=sig[:, :, 0, 0], delta=dl[:, :, 0, 0])
+    opt = bounds.get("S1.I3").optimal_controls(
+        L=L, Delta0=float(D0.mean()), K=cfg["steps"], rho=rho, sigma=sig[:, :, 0, 0], delta=dl[:, :, 0, 0]
+    )
     return Experiment(
         "s1_i3",
         {"avg": avg, "delta0": d0},
-        {"bound": bound, "t_opt": opt["t"].value, "alpha_opt": opt["alpha"].value,
-         "L": L, "rho": rho, "sigma": sig.ravel()},
-        {"axes": {k: list(v) for k, v in axes.items()}, "steps": cfg["steps"],
-         "problem": certs[-1]["describe"], "mutation": mutation, "quick": quick},
+        {
+            "bound": bound,
+            "t_opt": opt["t"].value,
+            "alpha_opt": opt["alpha"].value,
+            "L": L,
+            "rho": rho,
+            "sigma": sig.ravel(),
+        },
+        {
+            "axes": {k: list(v) for k, v in axes.items()},
+            "steps": cfg["steps"],
+            "problem": certs[-1]["describe"],
+            "mutation": mutation,
+            "quick": quick,
+        },
     )

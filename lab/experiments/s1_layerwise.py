@@ -44,8 +44,6 @@ reruns nothing and evaluates the bounds with L0_i, L1_i (I2) or σ_i (I4) ×0.8.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import bounds
@@ -91,7 +89,9 @@ class LayerwiseQuartic(ProblemBase):
         if not blocks:
             raise ValueError("blocks must name at least one quartic block")
         self._init_backend(backend, xp, dtype)
-        self.parts = [problems.make("quartic", backend=backend, xp=self.xp, dtype=self.dtype, **b) for b in blocks]
+        self.parts = [
+            problems.make("quartic", backend=backend, xp=self.xp, dtype=self.dtype, **b) for b in blocks
+        ]
         self.block_shapes = tuple(p.block_shapes[0] for p in self.parts)
         self.params = {"blocks": [dict(b) for b in blocks]}
         self.constants = Constants(
@@ -124,8 +124,13 @@ def layerwise_problem(sigma2: float | None = None):
 def block_constants(problem):
     """(norms, L0, L1, ρ, σ²) per block as tuples (host floats)."""
     bl = problem.constants.blocks
-    return (tuple(b.norm for b in bl), tuple(float(b.L0) for b in bl), tuple(float(b.L1) for b in bl),
-            tuple(float(b.rho) for b in bl), tuple(float(b.sigma2 or 0.0) for b in bl))
+    return (
+        tuple(b.norm for b in bl),
+        tuple(float(b.L0) for b in bl),
+        tuple(float(b.L1) for b in bl),
+        tuple(float(b.rho) for b in bl),
+        tuple(float(b.sigma2 or 0.0) for b in bl),
+    )
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -152,8 +157,17 @@ def _code():
     import lab.runner
     import problems
 
-    return (lab.optimizers, lab.oracles, lab.norms, lab.orthogonalization, lab.runner, problems,
-            lab.checks.mutations, LayerwiseQuartic, layerwise_problem)
+    return (
+        lab.optimizers,
+        lab.oracles,
+        lab.norms,
+        lab.orthogonalization,
+        lab.runner,
+        problems,
+        lab.checks.mutations,
+        LayerwiseQuartic,
+        layerwise_problem,
+    )
 
 
 def _rng(points):
@@ -170,8 +184,16 @@ def _sweep(compute, grid, name, mutation, cache, key_axes=("seed",), chunk_size=
     from lab.sweeps import run_sweep
 
     full = name if mutation == "none" else f"{name}__{mutation}"
-    return run_sweep(compute, grid, name=full, cache=cache, chunk_size=chunk_size, progress=False,
-                     key_axes=key_axes, code=_code() + (compute,))
+    return run_sweep(
+        compute,
+        grid,
+        name=full,
+        cache=cache,
+        chunk_size=chunk_size,
+        progress=False,
+        key_axes=key_axes,
+        code=_code() + (compute,),
+    )
 
 
 def _mutate(opt, mutation):
@@ -195,8 +217,15 @@ def _i2_compute(points):
     delta = _col(points, "delta")
     oracles = [inexact_oracle(n, delta, p0["kind"]) for n in norms]
     opt = _mutate(gluon(L0, L1, oracles=oracles, delta=delta, step_rule=p0["rule"]), p0["mutation"])
-    res = run(problem, opt, p0["steps"], seeds=_rng(points), stochastic=False, checkpoints="all",
-              record=("loss", "grad", "step"))
+    res = run(
+        problem,
+        opt,
+        p0["steps"],
+        seeds=_rng(points),
+        stochastic=False,
+        checkpoints="all",
+        record=("loss", "grad", "step"),
+    )
     m = res.metrics
     return {
         "f": m["f"].T,  # (B, K+1)
@@ -218,7 +247,11 @@ def _i2_config(quick):
 def i2_step_bound(a, L0, L1, delta):
     """S1.I2.step on (…, p) arrays a: the guaranteed decrease Σ_i (1−δ)²a_i²/(2(1+δ)²(L0_i+L1_i a_i)) ≥ 0."""
     d = np.broadcast_to(np.asarray(delta, dtype=float)[..., None], a.shape)
-    return -bounds.get("S1.I2.step").evaluate(a_i=a, L0_i=np.asarray(L0), L1_i=np.asarray(L1), delta_i=d).require()
+    return (
+        -bounds.get("S1.I2.step")
+        .evaluate(a_i=a, L0_i=np.asarray(L0), L1_i=np.asarray(L1), delta_i=d)
+        .require()
+    )
 
 
 @experiment("s1_i2")
@@ -239,8 +272,14 @@ def s1_i2(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     _check(quick, mutation)
     cfg = _i2_config(quick)
     run_mut = _run_mutation(mutation)
-    grid = Grid(kind=cfg["kind"], rule=cfg["rule"], mutation=[run_mut], steps=[cfg["steps"]],
-                delta=cfg["delta"], seed=cfg["seed"])
+    grid = Grid(
+        kind=cfg["kind"],
+        rule=cfg["rule"],
+        mutation=[run_mut],
+        steps=[cfg["steps"]],
+        delta=cfg["delta"],
+        seed=cfg["seed"],
+    )
     sw = _sweep(_i2_compute, grid, "s1_i2", run_mut, cache)
     f, a = sw.array("f"), sw.array("a")
     delta = sw.column("delta").astype(float)
@@ -254,14 +293,29 @@ def s1_i2(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     inc = (decrease < 0) & judged
     return Experiment(
         "s1_i2",
-        measured={"f": f, "a": a, "t": sw.array("t"), "decrease": decrease, "judged": judged,
-                  "progress_sum": progress,
-                  "increase_frac": inc.sum(axis=1) / np.maximum(judged.sum(axis=1), 1)},
+        measured={
+            "f": f,
+            "a": a,
+            "t": sw.array("t"),
+            "decrease": decrease,
+            "judged": judged,
+            "progress_sum": progress,
+            "increase_frac": inc.sum(axis=1) / np.maximum(judged.sum(axis=1), 1),
+        },
         theoretical={"step_bound": step_bound, "sum_bound": sum_bound},
-        meta={"config": cfg, "rows": [{k: r[k] for k in ("kind", "rule", "delta", "seed")} for r in sw.rows],
-              "kind": sw.column("kind"), "rule": sw.column("rule"), "delta": delta,
-              "L0": L0, "L1": L1, "problem": LayerwiseQuartic.name, "blocks": BLOCKS,
-              "mutation": mutation, "theorems": ("S1.I2.step", "S1.I2.sum")},
+        meta={
+            "config": cfg,
+            "rows": [{k: r[k] for k in ("kind", "rule", "delta", "seed")} for r in sw.rows],
+            "kind": sw.column("kind"),
+            "rule": sw.column("rule"),
+            "delta": delta,
+            "L0": L0,
+            "L1": L1,
+            "problem": LayerwiseQuartic.name,
+            "blocks": BLOCKS,
+            "mutation": mutation,
+            "theorems": ("S1.I2.step", "S1.I2.sum"),
+        },
     )
 
 
@@ -289,13 +343,21 @@ def _estimate_compute(points):
         per = []
         for i, name in enumerate(norms):
             nrm = get_norm(name)
-            per.append((np.asarray(nrm.dual(Gn[i] - G[i])), np.asarray(nrm.norm(Xn[i] - X[i])),
-                        np.asarray(nrm.dual(Gn[i]))))
+            per.append(
+                (
+                    np.asarray(nrm.dual(Gn[i] - G[i])),
+                    np.asarray(nrm.norm(Xn[i] - X[i])),
+                    np.asarray(nrm.dual(Gn[i])),
+                )
+            )
         rows.append(per)
         X, G = Xn, Gn
     arr = np.asarray(rows)  # (K, p, 3, B)
-    return {"dg": arr[:, :, 0].transpose(2, 0, 1), "dx": arr[:, :, 1].transpose(2, 0, 1),
-            "gn": arr[:, :, 2].transpose(2, 0, 1)}  # (B, K, p)
+    return {
+        "dg": arr[:, :, 0].transpose(2, 0, 1),
+        "dx": arr[:, :, 1].transpose(2, 0, 1),
+        "gn": arr[:, :, 2].transpose(2, 0, 1),
+    }  # (B, K, p)
 
 
 @experiment("s1_l0l1_estimate")
@@ -332,8 +394,12 @@ def s1_l0l1_estimate(*, quick: bool = True, cache=True, mutation: str | None = N
         "s1_l0l1_estimate",
         measured={"L_hat": L_hat, "a": a, "envelope": np.asarray(env), "expectile": np.asarray(exp_)},
         theoretical={"certified": cert},
-        meta={"config": cfg, "norms": [b["geometry"] for b in BLOCKS], "problem": LayerwiseQuartic.name,
-              "mutation": mutation},
+        meta={
+            "config": cfg,
+            "norms": [b["geometry"] for b in BLOCKS],
+            "problem": LayerwiseQuartic.name,
+            "mutation": mutation,
+        },
     )
 
 
@@ -375,8 +441,13 @@ def _i4_compute(points):
     delta, alpha, frac = _col(points, "delta"), _col(points, "alpha"), _col(points, "frac")
     # t_i = lr·b_i with lr = φ(1−δ)α/(4(1+δ)) and b_i = 1/L1_i
     lr = frac * (1.0 - delta) * alpha / (4.0 * (1.0 + delta))
-    opt = scion(lr, alpha, oracles=[inexact_oracle(n, delta, "expand") for n in norms],
-                block_lr=tuple(1.0 / v for v in L1), momentum_init="gradient")
+    opt = scion(
+        lr,
+        alpha,
+        oracles=[inexact_oracle(n, delta, "expand") for n in norms],
+        block_lr=tuple(1.0 / v for v in L1),
+        momentum_init="gradient",
+    )
     opt = _mutate(opt, p0["mutation"] if p0["mutation"] != "wrong_sample" else "none")
     # one common start X⁰ = C + ε(x0 − C) (seed 0): the expectation in I4 is over the noise only, Δ₀ is
     # fixed; ε < 1 puts the runs in the noise-dominated regime where the optimal α is interior
@@ -384,8 +455,9 @@ def _i4_compute(points):
     X0 = tuple(C + p0["start"] * (x - C) for x, C in zip(X0, problem.constants.X_star, strict=True))
     if p0["mutation"] == "wrong_sample":
         problem = _FrozenSample(problem)
-    res = run(problem, opt, p0["steps"], seeds=_rng(points), x0=X0, checkpoints="all",
-              record=("loss", "grad"))
+    res = run(
+        problem, opt, p0["steps"], seeds=_rng(points), x0=X0, checkpoints="all", record=("loss", "grad")
+    )
     m = res.metrics
     a = np.stack([m[f"grad_dual_b{i}"].T for i in range(len(norms))], axis=-1)[:, :-1]  # (B, K, p)
     return {"a_mean": a.mean(axis=1), "f0": m["f"][0], "f_final": m["f"][-1]}
@@ -394,8 +466,9 @@ def _i4_compute(points):
 def _i4_config(quick):
     return dict(
         delta=[0.0, 0.6] if quick else [0.0, 0.3, 0.6],
-        alpha=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0] if quick else [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
-                                                                  0.5, 1.0],
+        alpha=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
+        if quick
+        else [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
         frac=[1.0] if quick else [1.0, 0.5],
         seed=list(range(20 if quick else 24)),
         steps=300 if quick else 600,
@@ -423,9 +496,16 @@ def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     _check(quick, mutation, _MUTATIONS + ("wrong_sample", "wrong_exponent"))
     cfg = _i4_config(quick)
     run_mut = "wrong_sample" if mutation == "wrong_sample" else _run_mutation(mutation)  # else nominal runs
-    grid = Grid(mutation=[run_mut], steps=[cfg["steps"]], sigma2=[cfg["sigma2"]], start=[cfg["start"]],
-                delta=cfg["delta"],
-                alpha=cfg["alpha"], frac=cfg["frac"], seed=cfg["seed"])
+    grid = Grid(
+        mutation=[run_mut],
+        steps=[cfg["steps"]],
+        sigma2=[cfg["sigma2"]],
+        start=[cfg["start"]],
+        delta=cfg["delta"],
+        alpha=cfg["alpha"],
+        frac=cfg["frac"],
+        seed=cfg["seed"],
+    )
     sw = _sweep(_i4_compute, grid, "s1_i4", run_mut, cache)
     problem = layerwise_problem(cfg["sigma2"])
     _, L0, L1, rho, s2 = block_constants(problem)
@@ -442,27 +522,60 @@ def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     if mutation == "wrong_exponent":
         # planted derivation bug: the noise terms' exponents of α raised by one (σ√α → σα^{3/2}, …)
         sigma = sigma * alpha[..., None]
-    bound = bounds.get("S1.I4").evaluate(alpha=alpha, K=cfg["steps"], Delta0=Delta0, delta=delta, t_i=t,
-                                         rho_i=np.asarray(rho), sigma_i=sigma, L0_i=np.asarray(L0),
-                                         L1_i=np.asarray(L1)).require()
+    bound = (
+        bounds.get("S1.I4")
+        .evaluate(
+            alpha=alpha,
+            K=cfg["steps"],
+            Delta0=Delta0,
+            delta=delta,
+            t_i=t,
+            rho_i=np.asarray(rho),
+            sigma_i=sigma,
+            L0_i=np.asarray(L0),
+            L1_i=np.asarray(L1),
+        )
+        .require()
+    )
     j = cfg["frac"].index(1.0)
-    argmins = [argmin_with_uncertainty(cfg["alpha"], metric[d, :, j, :].T, log_x=True, rng=0)
-               for d in range(len(cfg["delta"]))]
+    argmins = [
+        argmin_with_uncertainty(cfg["alpha"], metric[d, :, j, :].T, log_x=True, rng=0)
+        for d in range(len(cfg["delta"]))
+    ]
     a_opt = np.array([r.x_refined for r in argmins])
     S_L = float(np.sum(np.asarray(rho) * np.sqrt(s2) / np.asarray(L1)))
-    theory = bounds.get("S1.I4.opt").optimal_controls(K=cfg["steps"], Delta0=Delta0,
-                                                      delta=np.asarray(cfg["delta"]), S=S_L,
-                                                      L1_i=np.asarray(L1))
+    theory = bounds.get("S1.I4.opt").optimal_controls(
+        K=cfg["steps"], Delta0=Delta0, delta=np.asarray(cfg["delta"]), S=S_L, L1_i=np.asarray(L1)
+    )
     return Experiment(
         "s1_i4",
-        measured={"lhs": lhs, "lhs_mean": lhs.mean(axis=-1), "metric": metric, "alpha_opt": argmins,
-                  "alpha_opt_value": a_opt, "t_opt": i4_cap(a_opt, np.asarray(cfg["delta"]), L1),
-                  "f_final": sw.array("f_final").reshape(shape)},
-        theoretical={"bound": bound, "t": t,
-                     "alpha_opt_theory": np.asarray(theory["alpha"].value, dtype=float)},
-        meta={"config": cfg, "axes": ("delta", "alpha", "frac", "seed"), "Delta0": Delta0, "L0": L0, "L1": L1,
-              "rho": rho, "sigma2": s2, "S": S_L, "problem": LayerwiseQuartic.name, "mutation": mutation,
-              "theorems": ("S1.I4", "S1.I4.opt")},
+        measured={
+            "lhs": lhs,
+            "lhs_mean": lhs.mean(axis=-1),
+            "metric": metric,
+            "alpha_opt": argmins,
+            "alpha_opt_value": a_opt,
+            "t_opt": i4_cap(a_opt, np.asarray(cfg["delta"]), L1),
+            "f_final": sw.array("f_final").reshape(shape),
+        },
+        theoretical={
+            "bound": bound,
+            "t": t,
+            "alpha_opt_theory": np.asarray(theory["alpha"].value, dtype=float),
+        },
+        meta={
+            "config": cfg,
+            "axes": ("delta", "alpha", "frac", "seed"),
+            "Delta0": Delta0,
+            "L0": L0,
+            "L1": L1,
+            "rho": rho,
+            "sigma2": s2,
+            "S": S_L,
+            "problem": LayerwiseQuartic.name,
+            "mutation": mutation,
+            "theorems": ("S1.I4", "S1.I4.opt"),
+        },
     )
 
 
@@ -478,14 +591,16 @@ def _ns_compute(points):
     from lab.runner import run
 
     p0 = points[0]
-    problem = problems.make("teacher_student", noise={"name": "minibatch", "batch_size": p0["batch"]},
-                            **TEACHER_STUDENT)
+    problem = problems.make(
+        "teacher_student", noise={"name": "minibatch", "batch_size": p0["batch"]}, **TEACHER_STUDENT
+    )
     oracle = "exact" if p0["preset"] == "exact" else f"ns:{p0['preset']}:{p0['k']}"
     opt = _mutate(muon(_col(points, "lr"), beta=0.95, oracle=oracle), p0["mutation"])
     K = p0["steps"]
     tail = list(range(K - K // 10, K + 1))
-    res = run(problem, opt, K, seeds=_rng(points), checkpoints=[0] + tail, record=("loss",),
-              diverge_threshold=1e6)
+    res = run(
+        problem, opt, K, seeds=_rng(points), checkpoints=[0] + tail, record=("loss",), diverge_threshold=1e6
+    )
     f = res.metrics["f"]
     # the full-batch loss averaged over the last 10 % of the steps (minibatch noise makes one iterate noisy)
     return {"final": np.mean(f[1:], axis=0)}
@@ -517,10 +632,17 @@ def s1_ns_lr_shift(*, quick: bool = True, cache=True, mutation: str | None = Non
     _check(quick, mutation, (None, "double_step"))
     cfg = _ns_config(quick)
     run_mut = _run_mutation(mutation)
-    common = dict(mutation=[run_mut], steps=[cfg["steps"]], batch=[cfg["batch"]], seed=cfg["seed"],
-                  lr=cfg["lr"])
-    sw = _sweep(_ns_compute, Grid(preset=cfg["preset"], k=cfg["k"], **common), "s1_ns_lr_shift", run_mut,
-                cache, chunk_size=100_000)
+    common = dict(
+        mutation=[run_mut], steps=[cfg["steps"]], batch=[cfg["batch"]], seed=cfg["seed"], lr=cfg["lr"]
+    )
+    sw = _sweep(
+        _ns_compute,
+        Grid(preset=cfg["preset"], k=cfg["k"], **common),
+        "s1_ns_lr_shift",
+        run_mut,
+        cache,
+        chunk_size=100_000,
+    )
     ex = _sweep(_ns_compute, Grid(preset=["exact"], k=[0], **common), "s1_ns_lr_shift_exact", run_mut, cache)
     shape = (len(cfg["preset"]), len(cfg["k"]), len(cfg["seed"]), len(cfg["lr"]))
     final = sw.array("final").reshape(shape)
@@ -534,7 +656,11 @@ def s1_ns_lr_shift(*, quick: bool = True, cache=True, mutation: str | None = Non
         "s1_ns_lr_shift",
         measured={"final": final, "exact": exact, "lr_opt": lr_opt},
         theoretical={"direction": 1},
-        meta={"config": cfg, "axes": ("preset", "k", "seed", "lr"), "problem": {"name": "teacher_student",
-              **TEACHER_STUDENT}, "optimizer": "muon(beta=0.95, nesterov, ema, shape_scale=original)",
-              "mutation": mutation},
+        meta={
+            "config": cfg,
+            "axes": ("preset", "k", "seed", "lr"),
+            "problem": {"name": "teacher_student", **TEACHER_STUDENT},
+            "optimizer": "muon(beta=0.95, nesterov, ema, shape_scale=original)",
+            "mutation": mutation,
+        },
     )

@@ -34,8 +34,15 @@ import numpy as np
 
 from lab.experiments import Experiment, experiment
 
-__all__ = ["PROBLEM", "ORACLES", "certified_overshoot", "s3_entry", "s3_constrained", "s3_frank_wolfe",
-           "s3_lyapunov"]
+__all__ = [
+    "PROBLEM",
+    "ORACLES",
+    "certified_overshoot",
+    "s3_entry",
+    "s3_constrained",
+    "s3_frank_wolfe",
+    "s3_lyapunov",
+]
 
 #: The convex least-squares instance: ‖X*‖_op = excess·radius = 2 > s/λ for every λ ≥ 1 below.
 PROBLEM = dict(m=8, n=6, L=1.0, mu=0.1, radius=1.0, excess=2.0, residual=0.1, init_fraction=0.5, seed=0)
@@ -106,12 +113,21 @@ def _lion_compute(points):
     p = _problem()
     lr = np.array([q["lr"] for q in points])
     wd = np.array([q["wd"] for q in points])
-    opt = lion_k(lr=lr, beta=points[0]["beta"], weight_decay=wd, scale=SCALE,
-                 oracle=_oracle_spec(points[0]["oracle"]))
+    opt = lion_k(
+        lr=lr, beta=points[0]["beta"], weight_decay=wd, scale=SCALE, oracle=_oracle_spec(points[0]["oracle"])
+    )
     opt = mutate(opt, points[0]["mutation"])
     X0 = _start(p, [1000003 + q["seed"] for q in points], np.full(len(points), X0_OP))
-    res = run(p, opt, points[0]["steps"], seeds=np.arange(len(points)), stochastic=False,
-              x0=(p.xp.asarray(X0),), record=("loss", "params", "oracle", "lion"), checkpoints="all")
+    res = run(
+        p,
+        opt,
+        points[0]["steps"],
+        seeds=np.arange(len(points)),
+        stochastic=False,
+        x0=(p.xp.asarray(X0),),
+        record=("loss", "params", "oracle", "lion"),
+        checkpoints="all",
+    )
     m = res.metrics
     return {
         "x_op": m["x_op_b0"].T,  # (B, T+1)
@@ -129,15 +145,33 @@ def _lion_runs(quick, cache, mutation):
     from lab.sweeps import Grid, run_sweep
 
     cfg = _lion_config(quick)
-    grid = Grid(oracle=list(ORACLES), mutation=[mutation], steps=[cfg["steps"]], beta=[cfg["beta"]],
-                seed=cfg["seed"], lr=cfg["lr"], wd=cfg["wd"])
+    grid = Grid(
+        oracle=list(ORACLES),
+        mutation=[mutation],
+        steps=[cfg["steps"]],
+        beta=[cfg["beta"]],
+        seed=cfg["seed"],
+        lr=cfg["lr"],
+        wd=cfg["wd"],
+    )
     # x0 depends on the seed only (common random numbers across oracles, steps and wd)
     sweep = run_sweep(
         _lion_compute,
-        grid, name="s3_lion_runs", cache=cache, chunk_size=64, progress=False,
+        grid,
+        name="s3_lion_runs",
+        cache=cache,
+        chunk_size=64,
+        progress=False,
         by=("oracle", "mutation", "steps", "beta"),
-        code=(lab.optimizers.lion_k, lab.orthogonalization, lab.runner, problems.least_squares,
-              _lion_compute, _start, _problem),
+        code=(
+            lab.optimizers.lion_k,
+            lab.orthogonalization,
+            lab.runner,
+            problems.least_squares,
+            _lion_compute,
+            _start,
+            _problem,
+        ),
     )
     return cfg, sweep
 
@@ -173,19 +207,38 @@ def s3_entry(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     settle = wd * np.max(x_op[:, -tail:], axis=1) / SCALE
     return Experiment(
         "s3_entry",
-        measured={"x_op": x_op, "overshoot_max": run_max, "overshoot_final_max": np.max(over, axis=1),
-                  "settle": settle},
-        theoretical={"envelope": envelope.value, "radius_bound": radius_bound.value,
-                     "omega_certified": omega_c, "radius": SCALE / wd},
-        meta={"config": cfg, "rows": sw.rows, "oracles": oracles, "lr": lr, "wd": wd,
-              "seed": sw.column("seed"), "problem": {"name": "constrained_least_squares", **PROBLEM},
-              "x0_op": X0_OP, "scale": SCALE, "mutation": mutation, "theorems": ("S3.L1", "S3.L1.radius")},
+        measured={
+            "x_op": x_op,
+            "overshoot_max": run_max,
+            "overshoot_final_max": np.max(over, axis=1),
+            "settle": settle,
+        },
+        theoretical={
+            "envelope": envelope.value,
+            "radius_bound": radius_bound.value,
+            "omega_certified": omega_c,
+            "radius": SCALE / wd,
+        },
+        meta={
+            "config": cfg,
+            "rows": sw.rows,
+            "oracles": oracles,
+            "lr": lr,
+            "wd": wd,
+            "seed": sw.column("seed"),
+            "problem": {"name": "constrained_least_squares", **PROBLEM},
+            "x0_op": X0_OP,
+            "scale": SCALE,
+            "mutation": mutation,
+            "theorems": ("S3.L1", "S3.L1.radius"),
+        },
     )
 
 
 @experiment("s3_constrained")
-def s3_constrained(*, quick: bool = True, cache=True, mutation: str | None = None,
-                   radius_factor: float = 1.0, **options) -> Experiment:
+def s3_constrained(
+    *, quick: bool = True, cache=True, mutation: str | None = None, radius_factor: float = 1.0, **options
+) -> Experiment:
     """Convergence to the independently computed constrained optimum (same runs as ``s3_entry``).
 
     measured: ``gap`` F(X_t) − F_c (rows, T+1), ``stationarity`` S(X_t), ``inside`` ‖X_t‖_op <= s/λ
@@ -195,8 +248,9 @@ def s3_constrained(*, quick: bool = True, cache=True, mutation: str | None = Non
     ``F0_gap`` F(X₀) − F_c.
     """
     if options:
-        raise ValueError(f"unknown options {sorted(options)}; s3_constrained takes quick, cache, mutation, "
-                         "radius_factor")
+        raise ValueError(
+            f"unknown options {sorted(options)}; s3_constrained takes quick, cache, mutation, radius_factor"
+        )
     _check_common(quick, mutation)
     if not (isinstance(radius_factor, (int, float)) and 0 < radius_factor <= 1):
         raise ValueError(f"radius_factor must be a number in (0, 1], got {radius_factor!r}")
@@ -211,14 +265,32 @@ def s3_constrained(*, quick: bool = True, cache=True, mutation: str | None = Non
     tail = max(1, T // 10)
     return Experiment(
         "s3_constrained",
-        measured={"gap": gap, "stationarity": S, "inside": x_op <= radius[:, None] * (1 + 1e-12),
-                  "tail_gap": np.mean(gap[:, -tail:], axis=1), "tail_S": np.mean(S[:, -tail - 1:-1], axis=1),
-                  "settle": wd * np.max(x_op[:, -tail:], axis=1) / SCALE},
-        theoretical={"F_c": F_c, "fw_bound": S / wd[:, None], "F0_gap": gap[:, 0],
-                     "lam": wd, "radius": radius},
-        meta={"config": cfg, "rows": sw.rows, "oracles": sw.column("oracle"), "lr": lr, "wd": wd,
-              "seed": sw.column("seed"), "problem": {"name": "constrained_least_squares", **PROBLEM},
-              "radius_factor": radius_factor, "mutation": mutation},
+        measured={
+            "gap": gap,
+            "stationarity": S,
+            "inside": x_op <= radius[:, None] * (1 + 1e-12),
+            "tail_gap": np.mean(gap[:, -tail:], axis=1),
+            "tail_S": np.mean(S[:, -tail - 1 : -1], axis=1),
+            "settle": wd * np.max(x_op[:, -tail:], axis=1) / SCALE,
+        },
+        theoretical={
+            "F_c": F_c,
+            "fw_bound": S / wd[:, None],
+            "F0_gap": gap[:, 0],
+            "lam": wd,
+            "radius": radius,
+        },
+        meta={
+            "config": cfg,
+            "rows": sw.rows,
+            "oracles": sw.column("oracle"),
+            "lr": lr,
+            "wd": wd,
+            "seed": sw.column("seed"),
+            "problem": {"name": "constrained_least_squares", **PROBLEM},
+            "radius_factor": radius_factor,
+            "mutation": mutation,
+        },
     )
 
 
@@ -240,8 +312,9 @@ def _trajectory_compute(points):
     wd = np.array([q["wd"] for q in points])
     beta = float(points[0]["beta"])
     steps = int(points[0]["steps"])
-    opt = mutate(muon(lr=lr, beta=beta, nesterov=False, shape_scale="none", weight_decay=wd),
-                 points[0]["mutation"])
+    opt = mutate(
+        muon(lr=lr, beta=beta, nesterov=False, shape_scale="none", weight_decay=wd), points[0]["mutation"]
+    )
     X = xp.asarray(_start(p, [q["seed"] + 7919 for q in points], 0.5 * SCALE / wd))
     params = (X,)
     state = opt.init(params)
@@ -260,7 +333,9 @@ def _trajectory_compute(points):
         phi_prev = np.asarray(lyapunov_phi(B, X, xp.asarray(wd), SCALE))
         out["phi_prev"][:, t] = phi_prev
         out["H"][:, t] = F + w * phi_prev
-        out["D_fw"][:, t] = np.asarray(xp.linalg.matrix_norm(frank_wolfe_vertex(G, xp.asarray(lam), SCALE) - X))
+        out["D_fw"][:, t] = np.asarray(
+            xp.linalg.matrix_norm(frank_wolfe_vertex(G, xp.asarray(lam), SCALE) - X)
+        )
         if t == steps:
             out["phi_next"][:, t] = out["Q"][:, t] = np.nan
             break
@@ -294,10 +369,22 @@ def _trajectories(name, grid_axes, quick, cache, mutation):
 
     grid = Grid(mutation=[mutation], **grid_axes)
     return run_sweep(
-        _trajectory_compute, grid, name=name, cache=cache, chunk_size=64, progress=False,
+        _trajectory_compute,
+        grid,
+        name=name,
+        cache=cache,
+        chunk_size=64,
+        progress=False,
         by=("problem", "mutation", "steps", "beta"),
-        code=(lab.optimizers.lmo, lab.optimizers.transforms, bounds.s3, problems.least_squares,
-              problems.quadratic, _start, _problem),
+        code=(
+            lab.optimizers.lmo,
+            lab.optimizers.transforms,
+            bounds.s3,
+            problems.least_squares,
+            problems.quadratic,
+            _start,
+            _problem,
+        ),
     )
 
 
@@ -321,9 +408,14 @@ def s3_frank_wolfe(*, quick: bool = True, cache=True, mutation: str | None = Non
     _check_common(quick, mutation)
     import bounds
 
-    axes = dict(problem=["constrained_least_squares", "isotropic_quadratic"], steps=[150 if quick else 400],
-                beta=[0.0], seed=[0] if quick else [0, 1], lr=[0.02, 0.1] if quick else [0.01, 0.03, 0.1],
-                wd=[1.0, 2.0] if quick else [1.0, 1.5, 2.0])
+    axes = dict(
+        problem=["constrained_least_squares", "isotropic_quadratic"],
+        steps=[150 if quick else 400],
+        beta=[0.0],
+        seed=[0] if quick else [0, 1],
+        lr=[0.02, 0.1] if quick else [0.01, 0.03, 0.1],
+        wd=[1.0, 2.0] if quick else [1.0, 1.5, 2.0],
+    )
     sw = _trajectories("s3_frank_wolfe", axes, quick, cache, mutation)
     f, S, D = sw.array("f"), sw.array("S"), sw.array("D_fw")
     lr, wd = sw.column("lr").astype(float), sw.column("wd").astype(float)
@@ -334,19 +426,43 @@ def s3_frank_wolfe(*, quick: bool = True, cache=True, mutation: str | None = Non
     F_inf = np.array([_f_inf(n, lam) for n, lam in zip(probs, wd, strict=True)])
     steps = f.shape[1] - 1
     Tk = np.arange(1, steps + 1)[None, :]
-    step_bound = bounds.get("S3.L3.step").evaluate(eta=lr[:, None], S_t=0.0, L=L[:, None], lam=wd[:, None],
-                                                  D_fw=D[:, :-1]).value
-    rate = bounds.get("S3.L3").evaluate(F_gap0=(f[:, 0] - F_inf)[:, None], eta=lr[:, None], T=Tk,
-                                        L=L[:, None], s=SCALE, r=r[:, None], lam=wd[:, None],
-                                        X0_op=0.5 * SCALE / wd[:, None]).value
+    step_bound = (
+        bounds.get("S3.L3.step")
+        .evaluate(eta=lr[:, None], S_t=0.0, L=L[:, None], lam=wd[:, None], D_fw=D[:, :-1])
+        .value
+    )
+    rate = (
+        bounds.get("S3.L3")
+        .evaluate(
+            F_gap0=(f[:, 0] - F_inf)[:, None],
+            eta=lr[:, None],
+            T=Tk,
+            L=L[:, None],
+            s=SCALE,
+            r=r[:, None],
+            lam=wd[:, None],
+            X0_op=0.5 * SCALE / wd[:, None],
+        )
+        .value
+    )
     return Experiment(
         "s3_frank_wolfe",
-        measured={"step_excess": f[:, 1:] - f[:, :-1] + lr[:, None] * S[:, :-1],
-                  "min_S": np.minimum.accumulate(S[:, :-1], axis=1), "S": S, "f": f,
-                  "x_op": sw.array("x_op")},
+        measured={
+            "step_excess": f[:, 1:] - f[:, :-1] + lr[:, None] * S[:, :-1],
+            "min_S": np.minimum.accumulate(S[:, :-1], axis=1),
+            "S": S,
+            "f": f,
+            "x_op": sw.array("x_op"),
+        },
         theoretical={"step_bound": step_bound, "rate_bound": rate, "F_inf": F_inf, "L": L, "r": r},
-        meta={"rows": sw.rows, "problems": probs, "lr": lr, "wd": wd, "mutation": mutation,
-              "theorems": ("S3.L3.step", "S3.L3")},
+        meta={
+            "rows": sw.rows,
+            "problems": probs,
+            "lr": lr,
+            "wd": wd,
+            "mutation": mutation,
+            "theorems": ("S3.L3.step", "S3.L3"),
+        },
     )
 
 
@@ -365,9 +481,14 @@ def s3_lyapunov(*, quick: bool = True, cache=True, mutation: str | None = None, 
     import bounds
 
     beta = 0.9
-    axes = dict(problem=["constrained_least_squares", "isotropic_quadratic"], steps=[150 if quick else 400],
-                beta=[beta], seed=[0] if quick else [0, 1], lr=[0.02, 0.1] if quick else [0.01, 0.03, 0.1],
-                wd=[1.0, 2.0] if quick else [1.0, 1.5, 2.0])
+    axes = dict(
+        problem=["constrained_least_squares", "isotropic_quadratic"],
+        steps=[150 if quick else 400],
+        beta=[beta],
+        seed=[0] if quick else [0, 1],
+        lr=[0.02, 0.1] if quick else [0.01, 0.03, 0.1],
+        wd=[1.0, 2.0] if quick else [1.0, 1.5, 2.0],
+    )
     sw = _trajectories("s3_lyapunov", axes, quick, cache, mutation)
     H, pp, pn, Q = sw.array("H"), sw.array("phi_prev"), sw.array("phi_next"), sw.array("Q")
     lr, wd = sw.column("lr").astype(float), sw.column("wd").astype(float)
@@ -378,17 +499,39 @@ def s3_lyapunov(*, quick: bool = True, cache=True, mutation: str | None = None, 
     dH = H[:, 1:] - H[:, :-1]
     e, lam = lr[:, None], wd[:, None]
     excess = dH + e * pp[:, :-1] + e**2 * lam / (1 - beta) * pn[:, :-1]
-    one_step = bounds.get("S3.L2").evaluate(eta=e, lam=lam, beta=beta, Phi_prev=0.0, Phi_next=0.0,
-                                            L=L[:, None], Q_step=Q[:, :-1]).value
+    one_step = (
+        bounds.get("S3.L2")
+        .evaluate(eta=e, lam=lam, beta=beta, Phi_prev=0.0, Phi_next=0.0, L=L[:, None], Q_step=Q[:, :-1])
+        .value
+    )
     x_op = sw.array("x_op")
-    ball = bounds.get("S3.L2.ball").evaluate(eta=e, lam=lam, beta=beta, L=L[:, None], s=SCALE,
-                                             r=r[:, None], X_op=0.0 * e).value
+    ball = (
+        bounds.get("S3.L2.ball")
+        .evaluate(eta=e, lam=lam, beta=beta, L=L[:, None], s=SCALE, r=r[:, None], X_op=0.0 * e)
+        .value
+    )
     return Experiment(
         "s3_lyapunov",
-        measured={"H": H, "dH": dH, "one_step_excess": excess, "x_op": x_op,
-                  "inside": x_op[:, :-1] <= (SCALE / lam) * (1 + 1e-12)},
-        theoretical={"one_step_bound": one_step, "ball_bound": np.broadcast_to(ball, dH.shape),
-                     "L": L, "r": r},
-        meta={"rows": sw.rows, "problems": probs, "lr": lr, "wd": wd, "beta": beta, "mutation": mutation,
-              "theorems": ("S3.L2", "S3.L2.ball")},
+        measured={
+            "H": H,
+            "dH": dH,
+            "one_step_excess": excess,
+            "x_op": x_op,
+            "inside": x_op[:, :-1] <= (SCALE / lam) * (1 + 1e-12),
+        },
+        theoretical={
+            "one_step_bound": one_step,
+            "ball_bound": np.broadcast_to(ball, dH.shape),
+            "L": L,
+            "r": r,
+        },
+        meta={
+            "rows": sw.rows,
+            "problems": probs,
+            "lr": lr,
+            "wd": wd,
+            "beta": beta,
+            "mutation": mutation,
+            "theorems": ("S3.L2", "S3.L2.ball"),
+        },
     )

@@ -39,8 +39,9 @@ _MUTATIONS = (None, "double_step")
 #: dynamics of E/η are η-independent, so floor = η²·C(orbit) with C set by the scaled start; beyond
 #: this range C drifts by a few per cent (measured 0.52 -> 0.48 from η = 0.001 to 0.064).
 FLOOR_WINDOW = (0.001, 0.008)
-KRON = dict(m=8, n=6, L=1.0, split=0.5, spectrum="geometric", rotate=True, x_star_scale=1.0,
-            init_distance=1.0, seed=0)
+KRON = dict(
+    m=8, n=6, L=1.0, split=0.5, spectrum="geometric", rotate=True, x_star_scale=1.0, init_distance=1.0, seed=0
+)
 
 
 def _check_common(quick, mutation):
@@ -65,8 +66,18 @@ def _threshold_compute(points):
     import problems
     from problems.quadratic import polar
 
-    inst = [problems.make("flattening", m=8, n=6, sigma1=1.0, spread=q["spread"], seed=q["seed"],
-                          **_CURVATURE[q["curvature"]]) for q in points]
+    inst = [
+        problems.make(
+            "flattening",
+            m=8,
+            n=6,
+            sigma1=1.0,
+            spread=q["spread"],
+            seed=q["seed"],
+            **_CURVATURE[q["curvature"]],
+        )
+        for q in points
+    ]
     P = np.stack([p.P_host for p in inst])
     Q = np.stack([p.Q_host for p in inst])
     Xs = np.stack([p.X_star_host for p in inst])
@@ -95,11 +106,17 @@ def _threshold_compute(points):
     HO = P @ dirs[0] @ Q
     HG = P @ G @ Q
     return {
-        "muon_bisect": lo[0], "gd_bisect": lo[1], "bracket_rel": (hi - lo).max(axis=0) / lo.min(axis=0),
-        "g_nuc": svals.sum(-1), "q_O": np.sum(dirs[0] * HO, axis=(-2, -1)),
-        "g_fro2": np.sum(G * G, axis=(-2, -1)), "q_G": np.sum(G * HG, axis=(-2, -1)),
-        "sigma_bar": svals.mean(-1), "sigma1": svals[:, 0],
-        "lam_max": np.array([p.lambda_max for p in inst]), "L_op": np.array([p.constants.L_op for p in inst]),
+        "muon_bisect": lo[0],
+        "gd_bisect": lo[1],
+        "bracket_rel": (hi - lo).max(axis=0) / lo.min(axis=0),
+        "g_nuc": svals.sum(-1),
+        "q_O": np.sum(dirs[0] * HO, axis=(-2, -1)),
+        "g_fro2": np.sum(G * G, axis=(-2, -1)),
+        "q_G": np.sum(G * HG, axis=(-2, -1)),
+        "sigma_bar": svals.mean(-1),
+        "sigma1": svals[:, 0],
+        "lam_max": np.array([p.lambda_max for p in inst]),
+        "L_op": np.array([p.constants.L_op for p in inst]),
     }
 
 
@@ -119,11 +136,21 @@ def s4_thresholds(*, quick: bool = True, cache=True, **options) -> Experiment:
     import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
-    grid = Grid(curvature=["isotropic", "anisotropic"],
-                spread=[1.0, 4.0, 16.0, 64.0] if quick else [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
-                seed=[0, 1] if quick else [0, 1, 2, 3])
-    sw = run_sweep(_threshold_compute, grid, name="s4_thresholds", cache=cache, chunk_size=256, progress=False,
-                   by=(), code=(problems.quadratic,))
+    grid = Grid(
+        curvature=["isotropic", "anisotropic"],
+        spread=[1.0, 4.0, 16.0, 64.0] if quick else [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0],
+        seed=[0, 1] if quick else [0, 1, 2, 3],
+    )
+    sw = run_sweep(
+        _threshold_compute,
+        grid,
+        name="s4_thresholds",
+        cache=cache,
+        chunk_size=256,
+        progress=False,
+        by=(),
+        code=(problems.quadratic,),
+    )
     col = {k: sw.array(k) for k in sw.outputs if k not in ("bracket_rel",)}
     L = np.array([_CURVATURE[c]["L"] for c in sw.column("curvature")])
     th = {
@@ -136,12 +163,22 @@ def s4_thresholds(*, quick: bool = True, cache=True, **options) -> Experiment:
     }
     return Experiment(
         "s4_thresholds",
-        measured={"muon_bisect": col["muon_bisect"], "gd_bisect": col["gd_bisect"],
-                  "sigma_bar": col["sigma_bar"], "sigma1": col["sigma1"], "bracket_rel": sw.array("bracket_rel")},
+        measured={
+            "muon_bisect": col["muon_bisect"],
+            "gd_bisect": col["gd_bisect"],
+            "sigma_bar": col["sigma_bar"],
+            "sigma1": col["sigma1"],
+            "bracket_rel": sw.array("bracket_rel"),
+        },
         theoretical=th,
-        meta={"rows": sw.rows, "curvature": sw.column("curvature"), "spread": sw.column("spread").astype(float),
-              "seed": sw.column("seed"), "problem": "flattening m=8 n=6 sigma1=1",
-              "curvatures": _CURVATURE},
+        meta={
+            "rows": sw.rows,
+            "curvature": sw.column("curvature"),
+            "spread": sw.column("spread").astype(float),
+            "seed": sw.column("seed"),
+            "problem": "flattening m=8 n=6 sigma1=1",
+            "curvatures": _CURVATURE,
+        },
     )
 
 
@@ -181,9 +218,16 @@ def _runs(name, methods, axes, cache, mutation):
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(method=list(methods), mutation=[mutation], **axes)
-    return run_sweep(_runs_compute, grid, name=name, cache=cache, chunk_size=512, progress=False,
-                     by=("method", "mutation", "mu", "steps", "eta_unit"),
-                     code=(lab.optimizers.baselines, lab.optimizers.lmo, lab.runner, problems.quadratic))
+    return run_sweep(
+        _runs_compute,
+        grid,
+        name=name,
+        cache=cache,
+        chunk_size=512,
+        progress=False,
+        by=("method", "mutation", "mu", "steps", "eta_unit"),
+        code=(lab.optimizers.baselines, lab.optimizers.lmo, lab.runner, problems.quadratic),
+    )
 
 
 @experiment("s4_divergence")
@@ -202,9 +246,19 @@ def s4_divergence(*, quick: bool = True, cache=True, mutation: str | None = None
     p = _kron(mu)
     unit = 2.0 / p.lambda_max
     factors = [0.25, 0.9, 1.1, 2.0, 8.0] if quick else [0.25, 0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 2.0, 4.0, 8.0]
-    sw = _runs("s4_divergence", ("gd", "muon"), dict(mu=[mu], steps=[40 if quick else 60], eta_unit=[unit],
-                                     seed=[0, 1] if quick else [0, 1, 2, 3], eta_factor=factors),
-               cache, mutation)
+    sw = _runs(
+        "s4_divergence",
+        ("gd", "muon"),
+        dict(
+            mu=[mu],
+            steps=[40 if quick else 60],
+            eta_unit=[unit],
+            seed=[0, 1] if quick else [0, 1, 2, 3],
+            eta_factor=factors,
+        ),
+        cache,
+        mutation,
+    )
     gap = sw.array("gap")
     eta = sw.column("eta_factor").astype(float) * unit
     method = sw.column("method")
@@ -220,12 +274,24 @@ def s4_divergence(*, quick: bool = True, cache=True, mutation: str | None = None
     return Experiment(
         "s4_divergence",
         measured={"gap": gap, "steps_to_1e3": steps_to},
-        theoretical={"gd_lower": gd_lower, "gd_stable": eta < unit,
-                     "muon_sup": np.maximum(gap[:, 0], floor_level(eta, L_op, mu_c)),
-                     "gd_threshold": unit, "L_op": L_op, "mu": mu_c, "lambda_max": lam_max},
-        meta={"rows": sw.rows, "method": method, "eta": eta, "eta_factor": sw.column("eta_factor").astype(float),
-              "seed": sw.column("seed"), "problem": {"name": "kronecker_quadratic", "mu": mu, **KRON},
-              "mutation": mutation},
+        theoretical={
+            "gd_lower": gd_lower,
+            "gd_stable": eta < unit,
+            "muon_sup": np.maximum(gap[:, 0], floor_level(eta, L_op, mu_c)),
+            "gd_threshold": unit,
+            "L_op": L_op,
+            "mu": mu_c,
+            "lambda_max": lam_max,
+        },
+        meta={
+            "rows": sw.rows,
+            "method": method,
+            "eta": eta,
+            "eta_factor": sw.column("eta_factor").astype(float),
+            "seed": sw.column("seed"),
+            "problem": {"name": "kronecker_quadratic", "mu": mu, **KRON},
+            "mutation": mutation,
+        },
     )
 
 
@@ -245,13 +311,23 @@ def s4_floor(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     mu = 0.2
     p = _kron(mu)
     factors = [0.001, 0.002, 0.004, 0.008] if quick else [0.001, 0.002, 0.004, 0.008, 0.016, 0.032]
-    sw = _runs("s4_floor", ("muon",), dict(mu=[mu], steps=[3000 if quick else 4000], eta_unit=[1.0],
-                                seed=list(range(6 if quick else 8)), eta_factor=factors),
-               cache, mutation)
+    sw = _runs(
+        "s4_floor",
+        ("muon",),
+        dict(
+            mu=[mu],
+            steps=[3000 if quick else 4000],
+            eta_unit=[1.0],
+            seed=list(range(6 if quick else 8)),
+            eta_factor=factors,
+        ),
+        cache,
+        mutation,
+    )
     gap = sw.array("gap")
     eta = sw.column("eta_factor").astype(float)
     T = gap.shape[1] - 1
-    tail = gap[:, -(T // 4):]
+    tail = gap[:, -(T // 4) :]
     level = floor_level(eta, p.constants.L_op, p.constants.mu)
     inside = gap <= level[:, None]
     entered = inside.any(axis=1)
@@ -259,10 +335,26 @@ def s4_floor(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     after = np.where(np.arange(T + 1)[None, :] >= first[:, None], gap, -np.inf)
     return Experiment(
         "s4_floor",
-        measured={"floor": tail.mean(axis=1), "tail_max": tail.max(axis=1), "gap": gap, "entered": entered,
-                  "after_entry_max": after.max(axis=1), "entry_step": first},
-        theoretical={"level": level, "slope": 2.0, "window": FLOOR_WINDOW, "L_op": p.constants.L_op,
-                     "mu": p.constants.mu},
-        meta={"rows": sw.rows, "eta": eta, "seed": sw.column("seed"),
-              "problem": {"name": "kronecker_quadratic", "mu": mu, **KRON}, "mutation": mutation},
+        measured={
+            "floor": tail.mean(axis=1),
+            "tail_max": tail.max(axis=1),
+            "gap": gap,
+            "entered": entered,
+            "after_entry_max": after.max(axis=1),
+            "entry_step": first,
+        },
+        theoretical={
+            "level": level,
+            "slope": 2.0,
+            "window": FLOOR_WINDOW,
+            "L_op": p.constants.L_op,
+            "mu": p.constants.mu,
+        },
+        meta={
+            "rows": sw.rows,
+            "eta": eta,
+            "seed": sw.column("seed"),
+            "problem": {"name": "kronecker_quadratic", "mu": mu, **KRON},
+            "mutation": mutation,
+        },
     )

@@ -97,7 +97,7 @@ def _axpy_owned(w, d, y):
         fits = (
             w.dtype == d.dtype
             and len(ws) <= len(ds)
-            and all(a in (1, b) for a, b in zip(reversed(ws), reversed(ds)))
+            and all(a in (1, b) for a, b in zip(reversed(ws), reversed(ds), strict=False))
         )
     if not fits:
         return y + w * d
