@@ -6,6 +6,7 @@ r"""The LaTeX appendix: theorems, verdicts and figures in one document.
     theorems/<id>.tex       one fragment per theorem of ``bounds.CATALOG``
     tables/verdicts.tex     booktabs table of the ``lab check`` verdicts
     tables/slopes.tex       booktabs table of the fitted slopes against the predicted exponents
+    tables/ledger.tex       the claims ledger: every claim, its experiment and its verdict
     figures/figures.tex     one figure environment per figure of ``figures/out/``
     figures/<name>.pdf      copies of the figures (so the folder is self-contained)
     appendix.pdf            when latexmk (or pdflatex) is installed
@@ -77,32 +78,145 @@ _SPECIALS = {
 
 # Symbols that appear in theorem texts and docstrings (THEORY.md style), as LaTeX math.
 _UNICODE_MATH = {
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon",
-    "η": r"\eta", "θ": r"\theta", "κ": r"\kappa", "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu",
-    "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau", "φ": r"\varphi",
-    "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega", "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta",
-    "Λ": r"\Lambda", "Σ": r"\Sigma", "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega",
-    "‖": r"\|", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "∝": r"\propto",
-    "∈": r"\in", "∉": r"\notin", "∞": r"\infty", "√": r"\surd", "∑": r"\sum", "∏": r"\prod",
-    "∇": r"\nabla", "∂": r"\partial", "→": r"\to", "←": r"\leftarrow", "⇒": r"\Rightarrow",
-    "⇔": r"\Leftrightarrow", "×": r"\times", "·": r"\cdot", "∘": r"\circ", "±": r"\pm",
-    "∗": r"\ast", "⊤": r"\top", "ᵀ": r"^{\top}", "⟨": r"\langle", "⟩": r"\rangle",
-    "≔": ":=", "∀": r"\forall", "∃": r"\exists", "ℓ": r"\ell", "−": "-", "∪": r"\cup",
-    "∩": r"\cap", "⊂": r"\subset", "⊆": r"\subseteq", "…": r"\dots", "⋯": r"\cdots",
-    "²": "^{2}", "³": "^{3}", "⁴": "^{4}", "⁻": "^{-}", "¹": "^{1}", "⁰": "^{0}", "⁺": "^{+}",
-    "₀": "_{0}", "₁": "_{1}", "₂": "_{2}", "₃": "_{3}", "ₖ": "_{k}", "ᵢ": "_{i}", "ₜ": "_{t}",
-    "⁵": "^{5}", "⁶": "^{6}", "⁷": "^{7}", "⁸": "^{8}", "⁹": "^{9}", "ᵏ": "^{k}", "ⁿ": "^{n}", "ᵗ": "^{t}",
-    "₄": "_{4}", "₅": "_{5}", "₆": "_{6}", "₇": "_{7}", "₈": "_{8}", "₉": "_{9}", "ⱼ": "_{j}", "ₙ": "_{n}",
-    "ₘ": "_{m}", "ₚ": "_{p}", "ₓ": "_{x}", "₊": "_{+}", "₋": "_{-}",
-    "∫": r"\int", "★": r"\star", "⋆": r"\star", "≪": r"\ll", "≫": r"\gg", "≡": r"\equiv", "∼": r"\sim",
-    "≃": r"\simeq", "⊥": r"\perp", "∧": r"\wedge", "∨": r"\vee", "¬": r"\neg", "∅": r"\emptyset",
-    "↦": r"\mapsto", "↔": r"\leftrightarrow", "⇐": r"\Leftarrow", "∓": r"\mp", "′": "'", "″": "''",
-    "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor", "⌋": r"\rfloor", "ℕ": r"\mathbb{N}",
-    "𝓗": r"\mathcal{H}", "ℝ": r"\mathbb{R}", "Õ": r"\tilde{O}",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "γ": r"\gamma",
+    "δ": r"\delta",
+    "ε": r"\varepsilon",
+    "η": r"\eta",
+    "θ": r"\theta",
+    "κ": r"\kappa",
+    "λ": r"\lambda",
+    "μ": r"\mu",
+    "ν": r"\nu",
+    "ξ": r"\xi",
+    "π": r"\pi",
+    "ρ": r"\rho",
+    "σ": r"\sigma",
+    "τ": r"\tau",
+    "φ": r"\varphi",
+    "χ": r"\chi",
+    "ψ": r"\psi",
+    "ω": r"\omega",
+    "Γ": r"\Gamma",
+    "Δ": r"\Delta",
+    "Θ": r"\Theta",
+    "Λ": r"\Lambda",
+    "Σ": r"\Sigma",
+    "Φ": r"\Phi",
+    "Ψ": r"\Psi",
+    "Ω": r"\Omega",
+    "‖": r"\|",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≠": r"\ne",
+    "≈": r"\approx",
+    "∝": r"\propto",
+    "∈": r"\in",
+    "∉": r"\notin",
+    "∞": r"\infty",
+    "√": r"\surd",
+    "∑": r"\sum",
+    "∏": r"\prod",
+    "∇": r"\nabla",
+    "∂": r"\partial",
+    "→": r"\to",
+    "←": r"\leftarrow",
+    "⇒": r"\Rightarrow",
+    "⇔": r"\Leftrightarrow",
+    "×": r"\times",
+    "·": r"\cdot",
+    "∘": r"\circ",
+    "±": r"\pm",
+    "∗": r"\ast",
+    "⊤": r"\top",
+    "ᵀ": r"^{\top}",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "≔": ":=",
+    "∀": r"\forall",
+    "∃": r"\exists",
+    "ℓ": r"\ell",
+    "−": "-",
+    "∪": r"\cup",
+    "∩": r"\cap",
+    "⊂": r"\subset",
+    "⊆": r"\subseteq",
+    "…": r"\dots",
+    "⋯": r"\cdots",
+    "²": "^{2}",
+    "³": "^{3}",
+    "⁴": "^{4}",
+    "⁻": "^{-}",
+    "¹": "^{1}",
+    "⁰": "^{0}",
+    "⁺": "^{+}",
+    "₀": "_{0}",
+    "₁": "_{1}",
+    "₂": "_{2}",
+    "₃": "_{3}",
+    "ₖ": "_{k}",
+    "ᵢ": "_{i}",
+    "ₜ": "_{t}",
+    "⁵": "^{5}",
+    "⁶": "^{6}",
+    "⁷": "^{7}",
+    "⁸": "^{8}",
+    "⁹": "^{9}",
+    "ᵏ": "^{k}",
+    "ⁿ": "^{n}",
+    "ᵗ": "^{t}",
+    "₄": "_{4}",
+    "₅": "_{5}",
+    "₆": "_{6}",
+    "₇": "_{7}",
+    "₈": "_{8}",
+    "₉": "_{9}",
+    "ⱼ": "_{j}",
+    "ₙ": "_{n}",
+    "ₘ": "_{m}",
+    "ₚ": "_{p}",
+    "ₓ": "_{x}",
+    "₊": "_{+}",
+    "₋": "_{-}",
+    "∫": r"\int",
+    "★": r"\star",
+    "⋆": r"\star",
+    "≪": r"\ll",
+    "≫": r"\gg",
+    "≡": r"\equiv",
+    "∼": r"\sim",
+    "≃": r"\simeq",
+    "⊥": r"\perp",
+    "∧": r"\wedge",
+    "∨": r"\vee",
+    "¬": r"\neg",
+    "∅": r"\emptyset",
+    "↦": r"\mapsto",
+    "↔": r"\leftrightarrow",
+    "⇐": r"\Leftarrow",
+    "∓": r"\mp",
+    "′": "'",
+    "″": "''",
+    "⌈": r"\lceil",
+    "⌉": r"\rceil",
+    "⌊": r"\lfloor",
+    "⌋": r"\rfloor",
+    "ℕ": r"\mathbb{N}",
+    "𝓗": r"\mathcal{H}",
+    "ℝ": r"\mathbb{R}",
+    "Õ": r"\tilde{O}",
 }
 # Combining accents act on the preceding symbol.
-_COMBINING = {"\u0304": r"\bar", "\u0305": r"\bar", "\u0302": r"\hat", "\u0303": r"\tilde",
-              "\u0307": r"\dot", "\u0308": r"\ddot", "\u20d7": r"\vec"}
+_COMBINING = {
+    "\u0304": r"\bar",
+    "\u0305": r"\bar",
+    "\u0302": r"\hat",
+    "\u0303": r"\tilde",
+    "\u0307": r"\dot",
+    "\u0308": r"\ddot",
+    "\u20d7": r"\vec",
+}
 _UNICODE_TEXT = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "\u00a0": "~"}
 
 
@@ -253,8 +367,10 @@ def _trend_items(trends: Any, strict: bool) -> list[str]:
         name = str(key)[:-4] if str(key).endswith("_opt") else None
         head = f"${sympy.latex(sympy.Symbol(name))}^{{*}}$" if name else tex_text(key, strict=strict)
         parts = _TREND_WORD.split(str(text))
-        body = "".join(f"${sympy.latex(sympy.Symbol(w))}$" if i % 2 else tex_text(w, strict=strict)
-                       for i, w in enumerate(parts))
+        body = "".join(
+            f"${sympy.latex(sympy.Symbol(w))}$" if i % 2 else tex_text(w, strict=strict)
+            for i, w in enumerate(parts)
+        )
         items.append(f"{head} {body}")
     return items
 
@@ -263,12 +379,20 @@ def _derived_items(thm: Any) -> list[str]:
     """What sympy derives from the statement (optimum, rate, degradation); failures are reported."""
     items = []
     for label, getter in (
-        ("optimal controls", lambda: ",\\; ".join(
-            f"{_sympy_latex(c)}^{{*}} = {_sympy_latex(v)}" for c, v in thm.optimum.items())),
-        ("rate in the horizon", lambda: None if thm.rate is None else
-            f"{_sympy_latex(thm.horizon)}^{{{_sympy_latex(thm.rate)}}}"),
-        ("degradation (value at the optimum over its $\\delta = 0$ value)",
-         lambda: None if thm.degradation is None else _sympy_latex(thm.degradation)),
+        (
+            "optimal controls",
+            lambda: ",\\; ".join(
+                f"{_sympy_latex(c)}^{{*}} = {_sympy_latex(v)}" for c, v in thm.optimum.items()
+            ),
+        ),
+        (
+            "rate in the horizon",
+            lambda: None if thm.rate is None else f"{_sympy_latex(thm.horizon)}^{{{_sympy_latex(thm.rate)}}}",
+        ),
+        (
+            "degradation (value at the optimum over its $\\delta = 0$ value)",
+            lambda: None if thm.degradation is None else _sympy_latex(thm.degradation),
+        ),
     ):
         try:
             value = getter()
@@ -290,6 +414,7 @@ def theorem_fragment(key: str, thm: Any, *, derived: bool = False, strict: bool 
     with ``derived`` the optimum, rate and degradation sympy derives; the proof sketch.
     ``strict=False`` replaces characters LaTeX cannot set by ``?`` instead of raising.
     """
+
     def text(value: Any) -> str:
         return tex_text(value, strict=strict)
 
@@ -443,6 +568,21 @@ def _not_run_table(caption: str, label: str, what: str) -> str:
     )
 
 
+def _cell(x: Any, limit: int = 70) -> str:
+    """A table cell: numbers via :func:`tex_number`, text shortened to ``limit`` characters."""
+    if isinstance(x, str):
+        try:
+            float(x)
+        except ValueError:
+            text = " ".join(x.split())
+            return tex_text(text if len(text) <= limit else text[: limit - 3] + "...", strict=False)
+    return tex_number(x)
+
+
+#: Column types that wrap (ragged right) for the verdicts and ledger tables.
+_P = r">{\raggedright\arraybackslash}p"
+
+
 def verdicts_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
     """Booktabs table of every verdict (or a "not run yet" table when ``rows`` is None)."""
     caption = "Verdicts of \\texttt{lab check}: each claim's measured quantity against its bound."
@@ -451,16 +591,18 @@ def verdicts_table(rows: list[Mapping[str, Any]] | None, known: set[str] = froze
     cells = [
         [
             _claim_ref(str(r["claim"]), known),
-            tex_text(r.get("problem") or "--", strict=False),
-            tex_number(r.get("bound")),
-            tex_number(r.get("measured")),
+            _cell(r.get("problem") or "--"),
+            _cell(r.get("bound")),
+            _cell(r.get("measured")),
             tex_number(r.get("worst_ratio")),
             _verdict_cell(r),
         ]
         for r in rows
     ]
     header = ["claim", "problem", "bound", "measured", "worst ratio", "verdict"]
-    return _longtable("@{}l p{0.34\\linewidth} r r r l@{}", header, cells, caption, "tab:verdicts")
+    widths = (0.16, 0.2, 0.19, 0.19)
+    spec = "@{}" + " ".join(f"{_P}{{{w}\\linewidth}}" for w in widths) + " r l@{}"
+    return _longtable(spec, header, cells, caption, "tab:verdicts")
 
 
 def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
@@ -482,6 +624,35 @@ def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozens
     ]
     header = ["claim", "problem", "fitted slope", "CI", "predicted", "verdict"]
     return _longtable("@{}l p{0.34\\linewidth} r l r l@{}", header, cells, caption, "tab:slopes")
+
+
+def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
+    """Booktabs table of the claims ledger: every claim, its experiment(s) and its verdict."""
+    caption = (
+        "Claims ledger: every theorem of \\texttt{bounds.CATALOG} and every trend or rate claim, with "
+        "the experiment behind it and its verdict (counts over the check's verdicts)."
+    )
+    if ledger_rows is None:
+        return _not_run_table(caption, "tab:ledger", "The claims ledger")
+    cells = [
+        [
+            _claim_ref(str(r["claim"]), known),
+            tex_text(r.get("statement") or "--", strict=False),
+            tex_text(", ".join(r.get("experiments") or []) or "--", strict=False),
+            tex_text(r.get("verdicts") or r.get("verdict") or "--", strict=False)
+            if r.get("verdict") != "violated"
+            else "\\textbf{" + tex_text(r.get("verdicts") or "violated", strict=False) + "}",
+        ]
+        for r in ledger_rows
+    ]
+    header = ["claim", "statement", "experiment", "verdict"]
+    return _longtable(
+        "@{}l p{0.42\\linewidth} p{0.2\\linewidth} p{0.16\\linewidth}@{}",
+        header,
+        cells,
+        caption,
+        "tab:ledger",
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -527,6 +698,7 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=0.85in]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
+\usepackage{array}
 \usepackage{longtable}
 \usepackage{graphicx}
 \usepackage[hidelinks]{hyperref}
@@ -560,6 +732,7 @@ those of \texttt{figures/out/}.
         + inputs
         + r"""
 \section{Verdicts}
+\input{tables/ledger}
 \input{tables/verdicts}
 \input{tables/slopes}
 
@@ -669,6 +842,12 @@ def build_appendix(
     known = {str(k) for k in catalog}
     _write(out / "tables" / "verdicts.tex", verdicts_table(rows, known), written)
     _write(out / "tables" / "slopes.tex", slopes_table(rows, known), written)
+    ledger_rows = None
+    if rows is not None:
+        from lab.checks import ledger
+
+        ledger_rows = ledger(rows)
+    _write(out / "tables" / "ledger.tex", ledger_table(ledger_rows, known), written)
 
     fragment, names = figures_fragment(figures_dir, out / "figures", _figure_captions())
     _write(out / "figures" / "figures.tex", fragment, written)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,18 +198,27 @@ def run_checks(
     return verdicts
 
 
-def ledger(verdicts: Iterable[Verdict] = ()) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Row:
+    claim: str
+    verdict: str
+
+
+def ledger(verdicts: Iterable[Verdict | Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """Every claim of the four sources with its verdict and the experiment behind it.
 
     One row per ``bounds.CATALOG`` theorem and per registered check: the theorems a check covers
-    get its verdict(s) (the worst one: violated > inconclusive > holds); a theorem no check covers
-    says "not checked".  Checks of trends and rates (no theorem) have rows of their own.
+    get its verdict(s) (``verdict`` the worst one: violated > inconclusive > holds; ``verdicts``
+    the counts, since one check returns several verdicts); a theorem no check covers says
+    "not checked".  Checks of trends and rates (no theorem) have rows of their own.
     """
     import bounds
 
     checks = load_all()
-    by_claim: dict[str, list[Verdict]] = {}
+    by_claim: dict[str, list[Any]] = {}
     for v in verdicts:
+        if isinstance(v, Mapping):  # a row of the verdicts file (lab.appendix.load_verdicts)
+            v = _Row(str(v["claim"]), str(v["verdict"]))
         by_claim.setdefault(v.claim.split("[", 1)[0].strip(), []).append(v)
 
     def worst(vs: list[Verdict]) -> str:
@@ -218,6 +227,10 @@ def ledger(verdicts: Iterable[Verdict] = ()) -> list[dict[str, Any]]:
             if name in names:
                 return name
         return "not run"
+
+    def summary(vs: list[Verdict]) -> str:
+        counts = {k: sum(v.verdict == k for v in vs) for k in ("holds", "violated", "inconclusive")}
+        return ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "not run"
 
     covered: dict[str, list[Check]] = {}
     for c in checks.values():
@@ -235,6 +248,7 @@ def ledger(verdicts: Iterable[Verdict] = ()) -> list[dict[str, Any]]:
                 "checks": [c.id for c in cs],
                 "experiments": sorted({c.experiment for c in cs if c.experiment}),
                 "verdict": worst(vs) if cs else "not checked",
+                "verdicts": summary(vs) if cs else "",
             }
         )
     for c in checks.values():
@@ -247,6 +261,7 @@ def ledger(verdicts: Iterable[Verdict] = ()) -> list[dict[str, Any]]:
                     "checks": [c.id],
                     "experiments": [c.experiment] if c.experiment else [],
                     "verdict": worst(by_claim.get(c.id, [])),
+                    "verdicts": summary(by_claim.get(c.id, [])),
                 }
             )
     return rows

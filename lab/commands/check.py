@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -65,6 +66,14 @@ def _fmt(x, digits: int = 3) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _short_source(text: str) -> str:
+    """ "S1" ... "S4" ("S1 (lab)" for a lab derivation) instead of the full provenance sentence."""
+    found = re.search(r"\bS[1-4]\b", text)
+    if not found:
+        return _fmt(text)
+    return f"{found.group(0)} (lab)" if text.startswith("lab ") else found.group(0)
+
+
 def table(verdicts) -> str:
     """A plain-text table of verdicts (one line each)."""
     header = ("claim", "source", "problem", "bound", "measured", "ratio / slope ± CI", "verdict")
@@ -77,7 +86,15 @@ def table(verdicts) -> str:
         else:
             stat = "-"
         rows.append(
-            (v.claim, _fmt(v.source), _fmt(v.problem), _fmt(v.bound), _fmt(v.measured), stat, v.verdict)
+            (
+                v.claim,
+                _short_source(v.source),
+                _fmt(v.problem),
+                _fmt(v.bound),
+                _fmt(v.measured),
+                stat,
+                v.verdict,
+            )
         )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
@@ -137,7 +154,8 @@ def _run(args: argparse.Namespace) -> int:
         width = max(len(r["claim"]) for r in rows)
         for r in rows:
             exps = ",".join(r["experiments"]) or "-"
-            print(f"{r['claim']:<{width}}  {r['verdict']:12s}  {exps:34s}  {r['statement']}")
+            counts = f"({r['verdicts']})" if r["verdicts"] else ""
+            print(f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {exps:34s}  {r['statement']}")
     else:
         print(table(verdicts))
         counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
