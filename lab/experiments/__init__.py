@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Experiment", "EXPERIMENTS", "experiment", "get_experiment", "load_all"]
+__all__ = ["Experiment", "EXPERIMENTS", "experiment", "get_experiment", "load_all", "engine_code"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,31 @@ def get_experiment(name: str) -> Callable[..., Experiment]:
     if name not in EXPERIMENTS:
         raise ValueError(f"experiment must be one of {sorted(EXPERIMENTS)}, got {name!r}")
     return EXPERIMENTS[name]
+
+
+def engine_code() -> tuple:
+    """The lab modules an optimizer run depends on, for ``run_sweep(code=...)``.
+
+    Their source enters the cache key, so editing an optimizer, an oracle, a norm, the
+    Newton–Schulz family, the runner, a problem or a planted-bug wrapper recomputes exactly
+    the sweeps that ran them.
+    """
+    import lab.checks.mutations
+    import lab.norms
+    import lab.optimizers
+    import lab.oracles
+    import lab.orthogonalization
+    import lab.runner
+    import lab.schedules
+    import problems
+
+    return (
+        lab.optimizers,
+        lab.schedules,
+        lab.oracles,
+        lab.norms,
+        lab.orthogonalization,
+        lab.runner,
+        problems,
+        lab.checks.mutations,
+    )

@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, engine_code, experiment
 
 __all__ = [
     "KINDS",
@@ -76,23 +76,7 @@ def _check_quick(quick):
 
 def _code():
     """Modules the sweep results depend on (their source enters the cache key)."""
-    import lab.checks.mutations
-    import lab.norms
-    import lab.optimizers
-    import lab.oracles
-    import lab.orthogonalization
-    import lab.runner
-    import problems
-
-    return (
-        lab.optimizers,
-        lab.oracles,
-        lab.norms,
-        lab.orthogonalization,
-        lab.runner,
-        problems,
-        lab.checks.mutations,
-    )
+    return engine_code()
 
 
 def _problem(point, noise=None):

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, engine_code, experiment
 from problems.base import Constants, ProblemBase
 
 __all__ = [
@@ -149,25 +149,7 @@ def _run_mutation(mutation):
 
 
 def _code():
-    import lab.checks.mutations
-    import lab.norms
-    import lab.optimizers
-    import lab.oracles
-    import lab.orthogonalization
-    import lab.runner
-    import problems
-
-    return (
-        lab.optimizers,
-        lab.oracles,
-        lab.norms,
-        lab.orthogonalization,
-        lab.runner,
-        problems,
-        lab.checks.mutations,
-        LayerwiseQuartic,
-        layerwise_problem,
-    )
+    return (*engine_code(), LayerwiseQuartic, layerwise_problem)
 
 
 def _rng(points):

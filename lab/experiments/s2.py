@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, engine_code, experiment
 
 __all__ = [
     "METHODS",
@@ -98,14 +98,7 @@ def _run_variant(mutation):
 
 def _code():
     """Modules the sweep results depend on (their source enters the cache key)."""
-    import lab.checks.mutations
-    import lab.norms
-    import lab.optimizers
-    import lab.runner
-    import lab.schedules
-    import problems
-
-    return (lab.optimizers, lab.schedules, lab.norms, lab.runner, problems, lab.checks.mutations)
+    return engine_code()
 
 
 def checkpoints(steps: int, dense: int) -> np.ndarray:

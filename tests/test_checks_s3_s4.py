@@ -1,4 +1,4 @@
-"""S3 checks (lab/checks/s3.py).
+"""S3 and S4 checks (lab/checks/s3.py, lab/checks/s4.py).
 
 Quick versions hold, every declared mutation is caught; full versions are marked slow.
 """
@@ -9,11 +9,11 @@ import pytest
 
 from lab import checks
 
-IDS = sorted(cid for cid in checks.load_all() if cid.startswith("S3-"))
+IDS = sorted(cid for cid in checks.load_all() if cid.startswith(("S3-", "S4-")))
 
 
-def test_s3_checks_registered():
-    assert IDS, "no S3 checks registered"
+def test_s3_s4_checks_registered():
+    assert {c[:3] for c in IDS} == {"S3-", "S4-"}, "S3 or S4 checks missing"
     for cid in IDS:
         c = checks.get_check(cid)
         assert c.mutations, f"{cid} declares no mutation"
