@@ -201,6 +201,42 @@ def kron_factor() -> Theorem:
     )
 
 
+def muon_level() -> Theorem:
+    """Constant-step Muon (exact polar, β = 0) on a μ-PL function with spectral smoothness L_op never
+    leaves the level max(F_0 − F*, B(η)), B(η) = L_op²η²/(8μ) + L_opη²/2: for every t,
+    F(W_t) − F* <= max(F(W_0) − F*, B(η)), and {F − F* <= B(η)} is invariant.
+
+    Proof (lab derivation; the spectral descent lemma of S1.I1 with δ = 0). With ‖O‖_op = 1,
+    F(W − ηO) <= F(W) − η‖G‖_* + (L_op/2)η².  If ‖G‖_* >= L_opη/2 the loss does not increase.  Otherwise
+    PL (‖G‖_F² >= 2μ(F − F*)) and ‖G‖_F <= ‖G‖_* give F − F* <= ‖G‖_*²/(2μ) < (L_opη/2)²/(2μ), so after
+    the step F − F* < L_op²η²/(8μ) + L_opη²/2 = B(η).  Induction on t: each iterate is either no worse
+    than its predecessor or below B(η).  (Quadratics: μ = the smallest Hessian eigenvalue.)  The bound
+    holds at every horizon T, so it is stated for the last iterate F(W_T) − F*, uniformly in T.
+    """
+    eta, L_op, mu = S.eta, S.L_op, S.mu
+    level = L_op**2 * eta**2 / (8 * mu) + L_op * eta**2 / 2
+    return Theorem(
+        id="S4.muon.level",
+        title="Constant-step Muon stays below max(F_0 - F*, L_op^2 eta^2/(8 mu) + L_op eta^2/2)",
+        source=_SRC.format(claim="Muon cannot diverge; constant-step loss floor proportional to eta^2"),
+        algorithm="W <- W - eta polar(G) (exact polar, beta = 0: lmo_step)",
+        parametrisation={
+            "smoothness": "F(W + D) <= F(W) + <G, D> + (L_op/2)||D||_op^2",
+            "PL": "||G||_F^2 >= 2 mu (F - F*)",
+            "statement": "for every T (hence sup_t): F(W_T) - F* <= max(Delta0, B(eta))",
+        },
+        assumptions=(S.Delta0, L_op, mu, eta),
+        conditions=(),
+        metric="gap_last",
+        relation="<=",
+        expr=sp.Max(S.Delta0, level),
+        reference=_REF,
+        proof_sketch=_doc(muon_level),
+        example=dict(Delta0=1.0, L_op=2.0, mu=0.2, eta=0.1),
+        notes="the floor level B(eta) is the invariant level of lab/experiments/s4.py (S4-eta2-floor)",
+    )
+
+
 BUILDERS = (
     muon_threshold,
     muon_threshold_isotropic,
@@ -209,6 +245,7 @@ BUILDERS = (
     muon_spectral_model,
     gd_spectral_model,
     kron_factor,
+    muon_level,
 )
 
 

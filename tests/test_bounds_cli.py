@@ -21,7 +21,7 @@ def test_text_output_lists_source_metric_rate_and_trends(capsys):
 def test_prefix_selection_latex_and_json(capsys):
     assert main(["bounds", "S4", "--latex", "--no-derive"]) == 0
     out = capsys.readouterr().out
-    assert out.count("% [S4.") == 7 and r"\text{one\_step\_threshold}" in out
+    assert out.count("% [S4.") == 8 and r"\text{one\_step\_threshold}" in out
     assert main(["bounds", "S3.L3", "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in records] == ["S3.L3"]

@@ -166,3 +166,27 @@ def test_kronecker_convergence_factor(rng):
     assert not thm.evaluate(m_lo=2.0, m_hi=1.0).all_applicable
     understated = dataclasses.replace(thm, claims={**thm.claims, "eta_opt": 1 / (S.m_lo + S.m_hi)})
     assert any(": eta_opt:" in p for p in understated.verify())
+
+
+def test_muon_level_bounds_constant_step_muon_at_every_step():
+    """S4.muon.level: lmo_step (exact polar, beta = 0) on a PL Kronecker quadratic never exceeds
+    max(F_0 - F*, L_op^2 eta^2/(8 mu) + L_op eta^2/2) (certified L_op, mu), at small and large steps."""
+    import problems
+    from lab.optimizers import lmo_step
+    from lab.runner import run
+
+    thm = bounds.get("S4.muon.level")
+    assert float(thm.evaluate(Delta0=0.0, L_op=2.0, mu=0.2, eta=0.1)) == pytest.approx(
+        2.0**2 * 0.01 / 1.6 + 2.0 * 0.01 / 2, rel=1e-14
+    )
+    p = problems.make("kronecker_quadratic", m=6, n=4, L=1.0, mu=0.1, split=0.5, seed=0)
+    eta = np.array([0.003, 0.03, 0.3, 3.0])
+    seeds = np.arange(32).reshape(4, 8)  # one row of seeds per step size
+    res = run(
+        p, lmo_step(lr=eta[:, None]), 200, seeds=seeds, stochastic=False, record=("loss",), checkpoints="all"
+    )
+    gap = np.moveaxis(np.asarray(res.metrics["gap"]), 0, -1)  # (eta, seed, T+1)
+    bound = thm.evaluate(Delta0=gap[..., 0], L_op=p.constants.L_op, mu=p.constants.mu, eta=eta[:, None])
+    assert np.all(gap.max(axis=-1) <= bound.require() * (1 + 1e-12))
+    assert np.any(gap[-1].max(axis=-1) > gap[-1, :, 0])  # the large step does leave F_0's level ...
+    assert np.all(gap[-1].max(axis=-1) > 0.01 * bound.value[-1])  # ... so B(eta) is what bounds it

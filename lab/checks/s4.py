@@ -159,7 +159,7 @@ def s4_gd_diverges(*, quick: bool, mutation: str | None = None):
     claim="constant-step Muon oscillates near W* with a loss floor proportional to eta^2: "
     "log-log slope 2 (eta -> 0) and the certified invariant level L_op^2 eta^2/(8 mu) + L_op eta^2/2",
     source="S4",
-    theorems=(),
+    theorems=("S4.muon.level",),
     experiment="s4_floor",
     mutations=("wrong_exponent", "understate_constant"),
 )

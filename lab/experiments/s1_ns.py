@@ -1,0 +1,124 @@
+r"""S1 §1.1 experiment — the Newton–Schulz error recursion measured on singular values.
+
+Claim (``bounds.get("S1.NS.cubic")``, ``bounds.get("S1.NS.quintic")``; THEORY.md §1.1, metric
+``ns_error``, relation '=='): one odd-polynomial step maps the error e = 1 − x of every normalised
+singular value x = σ/‖G‖_F to
+
+    cubic (3/2, −1/2, 0):           e⁺ = e²(3 − e)/2,
+    classical quintic (15, −10, 3)/8: e⁺ = e³(20 − 15e + 3e²)/8.
+
+Measurement.  Batched matrices G = U diag(s) Vᵀ with prescribed spectra s (flat, geometric with
+κ = 10 and 10³, a spike σ₁ ≫ σ₂ = … so that x₁ is close to 1, and i.i.d. uniform values) and random
+orthogonal U, V (drawn from the sweep point's key).  The lab's :func:`lab.orthogonalization.
+newton_schulz` (eps = 0, Frobenius normalisation, so x₀ = s/‖s‖₂ exactly) is run for k = 1..8 steps;
+the singular values of NS_k(G) are read as x_k,i = u_iᵀ NS_k(G) v_i (NS keeps U and V), and the
+spectral error ‖NS_k(G) − polar(G)‖_op comes from :func:`lab.orthogonalization.spectral_diagnostics`.
+
+``s1_ns_recursion``
+    measured: ``e`` (rows, 9, r) the errors 1 − x_k,i for k = 0..8; ``delta_op`` (rows, 9).
+    theoretical: nothing precomputed — the check evaluates the theorem itself (``bounds.evaluate``)
+    on the measured e_{k−1} (one-step identity) and iterated from e₀ (k-fold map), so that a mutated
+    theorem is evaluated exactly the way the real one is.
+
+Reference: Kovarik/Björck–Bowie Newton–Schulz iteration; THEORY.md §1.1–1.2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lab.experiments import Experiment, experiment
+
+__all__ = ["FAMILIES", "SPECTRA", "STEPS", "s1_ns_recursion", "spectrum"]
+
+FAMILIES = ("cubic", "quintic")
+SPECTRA = ("flat", "geometric10", "geometric1000", "spike", "uniform")
+STEPS = 8
+
+
+def spectrum(kind: str, r: int, rng: np.random.Generator) -> np.ndarray:
+    """Singular values (decreasing, positive) of the prescribed kind, length r."""
+    if kind == "flat":
+        return np.ones(r)
+    if kind.startswith("geometric"):
+        return np.geomspace(1.0, 1.0 / float(kind[len("geometric") :]), r)
+    if kind == "spike":  # x₁ = σ₁/‖σ‖ ≈ 0.9995: the regime e -> 0 of the recursion
+        return np.concatenate([[1.0], np.full(r - 1, 0.03 / np.sqrt(r))])
+    if kind == "uniform":
+        return np.sort(rng.uniform(0.05, 1.0, r))[::-1]
+    raise ValueError(f"spectrum kind must be one of {SPECTRA}, got {kind!r}")
+
+
+def _compute(points):
+    """NS_k(G) for k = 0..STEPS on one stacked batch (one family, one shape)."""
+    from lab.orthogonalization import newton_schulz, spectral_diagnostics
+
+    fam = points[0]["family"]
+    m, n = points[0]["shape"]
+    r = min(m, n)
+    Us, Vs, Ss = [], [], []
+    for q in points:  # host set-up of the designed inputs (no numerics under test here)
+        rng = np.random.default_rng(int(q["key"]))
+        Us.append(np.linalg.qr(rng.standard_normal((m, m)))[0][:, :r])
+        Vs.append(np.linalg.qr(rng.standard_normal((n, n)))[0][:, :r])
+        Ss.append(spectrum(q["spectrum"], r, rng))
+    U, V, s = np.stack(Us), np.stack(Vs), np.stack(Ss)
+    G = (U * s[:, None, :]) @ np.swapaxes(V, -1, -2)
+    x0 = s / np.linalg.norm(s, axis=-1, keepdims=True)
+    e, dop = [1.0 - x0], [np.abs(1.0 - x0).max(axis=-1)]
+    for k in range(1, STEPS + 1):
+        D = newton_schulz(G, steps=k, coefficients=fam, eps=0.0)
+        e.append(1.0 - np.einsum("bik,bij,bjk->bk", U, D, V))
+        dop.append(spectral_diagnostics(G, D)["delta_op"])
+    return {"e": np.stack(e, axis=1), "delta_op": np.stack(dop, axis=1)}
+
+
+@experiment("s1_ns_recursion")
+def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
+    """Per-singular-value errors of cubic / classical-quintic Newton–Schulz for k = 0..8 steps.
+
+    Rows: family × shape × spectrum × seed.  measured ``e`` (rows, 9, r) and ``delta_op`` (rows, 9);
+    theoretical: the theorem ids per row (``theorem``) and the number of steps.
+    """
+    if options:
+        raise ValueError(f"unknown options {sorted(options)}; s1_ns_recursion takes quick, cache")
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick must be True or False, got {quick!r}")
+    import lab.orthogonalization
+    from lab.sweeps import Grid, run_sweep
+
+    grid = Grid(
+        family=list(FAMILIES),
+        shape=[(16, 8)] if quick else [(16, 8), (64, 32)],
+        spectrum=list(SPECTRA),
+        seed=[0, 1] if quick else list(range(6)),
+    )
+    sw = run_sweep(
+        _compute,
+        grid,
+        name="s1_ns_recursion",
+        cache=cache,
+        chunk_size=512,
+        progress=False,
+        by=("family", "shape"),
+        code=(lab.orthogonalization,),
+    )
+    family = sw.column("family")
+    # rows of different shapes have different r: keep per-row arrays (padded with NaN -> ignored)
+    r_max = max(min(q["shape"]) for q in sw.rows)
+    e = np.full((len(sw), STEPS + 1, r_max), np.nan)
+    for i, a in enumerate(sw.arrays["e"]):
+        e[i, :, : a.shape[-1]] = a
+    return Experiment(
+        "s1_ns_recursion",
+        measured={"e": e, "delta_op": sw.array("delta_op")},
+        theoretical={"theorem": np.array([f"S1.NS.{f}" for f in family]), "steps": STEPS},
+        meta={
+            "rows": sw.rows,
+            "family": family,
+            "spectrum": sw.column("spectrum"),
+            "seed": sw.column("seed"),
+            "problem": "G = U diag(s) V^T, prescribed spectra " + ", ".join(SPECTRA),
+            "oracle": "lab.orthogonalization.newton_schulz(eps=0, frobenius)",
+        },
+    )
