@@ -9,7 +9,10 @@ import pytest
 
 from lab import checks
 
-IDS = sorted(cid for cid in checks.load_all() if cid.startswith(("S3-", "S4-")))
+# The checks of lab/checks/s3.py and s4.py (other S4 modules have their own suites).
+IDS = sorted(
+    cid for cid, c in checks.load_all().items() if c.fn.__module__ in ("lab.checks.s3", "lab.checks.s4")
+)
 
 
 def test_s3_s4_checks_registered():
