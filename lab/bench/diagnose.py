@@ -17,6 +17,10 @@ import math
 
 from lab.bench.report import Report, check_target
 
+#: Minor page faults per batched Muon step above which the allocator finding is reported.  A
+#: thrashing glibc heap costs thousands per step (5,478 measured before lab.backend.tune_allocator);
+#: with the tuning ~100-200 remain, the first touches of buffers that grow with the batch.
+FAULTS_PER_STEP_ALARM = 1000
 
 def _find(rows, **match):
     for r in rows:
@@ -106,7 +110,7 @@ def diagnose(report: Report) -> list[str]:
     faults = next(
         (r for r in rows if r.section == "sweep" and r.variant == "page faults per batched step"), None
     )
-    if faults is not None and faults.rate_best > 100:
+    if faults is not None and faults.rate_best > FAULTS_PER_STEP_ALARM:
         out.append(
             f"allocator — sweep: {faults.rate_best:.0f} minor page faults per batched Muon step: the C "
             "allocator returns each freed multi-MiB temporary to the OS and the next one faults its pages in "
