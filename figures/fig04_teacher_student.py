@@ -21,7 +21,7 @@ from figures.registry import script_main
 NAME = "fig04_teacher_student"
 CAPTION = (
     r"Muon on a two-layer teacher–student network: final loss vs learning rate per Newton–Schulz "
-    r"preset and step count $k$ (median and quartile band over seeds; optimum with 95\% interval)."
+    r"preset and step count $k$ (median and quartile band over seeds; optimum with 95% interval)."
 )
 
 
