@@ -11,8 +11,6 @@ import bounds
 import lab.checks as checks
 import problems
 from lab.checks.mutations import DoubledStep, FlippedMomentum, mutate, understate
-from lab.experiments import EXPERIMENTS
-from lab.experiments import load_all as load_experiments
 from lab.optimizers import gradient_fn, muon
 from lab.stats import Verdict
 
@@ -76,24 +74,6 @@ def test_check_must_return_verdicts(scratch_check):
     scratch_check("ZZ-bad", lambda *, quick, mutation=None: 3.0)
     with pytest.raises(TypeError, match="must return a Verdict"):
         checks.get_check("ZZ-bad").run()
-
-
-# --------------------------------------------------------------------------- conformance of the real checks
-
-
-def test_every_registered_check_is_well_formed():
-    """Each check names real theorems and a registered experiment, and declares a planted bug."""
-    registered = checks.load_all()
-    load_experiments()
-    for c in registered.values():
-        if c.id.startswith("ZZ"):
-            continue
-        for t in c.theorems:
-            assert t in bounds.CATALOG, f"{c.id}: unknown theorem {t}"
-        assert c.experiment is None or c.experiment in EXPERIMENTS, (
-            f"{c.id}: unknown experiment {c.experiment}"
-        )
-        assert c.mutations, f"{c.id}: no mutation declared, so nothing shows the check can fail"
 
 
 # --------------------------------------------------------------------------- planted bugs
@@ -177,3 +157,26 @@ def test_cli_json_table_and_exit_status(scratch_check, tmp_path, capsys):
     assert main(["check", "--only", "ZZ", "--mutation", "double_step"]) == 0
     assert "[double_step]" in capsys.readouterr().out
     assert main(["check", "--only", "nothing-like-this"]) == 2
+
+
+def test_expectations_report_only_and_empirical(scratch_check):
+    def trend(*, quick, mutation=None):
+        return [_verdict("ZZ-t[main]"), _verdict("ZZ-t[side]", "inconclusive")]
+
+    scratch_check("ZZ-t", trend, report_only=("ZZ-t[side]",), mutations=("wrong_exponent",))
+    c = checks.get_check("ZZ-t")
+    assert c.problems(c.run()) == []
+    # The same inconclusive verdict on a claim that is not report-only breaks the expectation.
+    assert c.problems([_verdict("ZZ-t[main]", "inconclusive")])
+    assert c.problems([_verdict("ZZ-t[side]", "violated")])
+
+    def measured(*, quick, mutation=None):
+        flip = mutation == "wrong_exponent"
+        return [_verdict("ZZ-e[a]", "holds" if flip else "violated"), _verdict("ZZ-e[b]", "inconclusive")]
+
+    scratch_check("ZZ-e", measured, empirical=True, mutations=("wrong_exponent",))
+    e = checks.get_check("ZZ-e")
+    plain, mutated = e.run(), e.run(mutation="wrong_exponent")
+    assert e.problems(plain) == [] and e.caught(plain, mutated)
+    assert not e.caught(plain, plain)  # a "mutation" that changes nothing is not caught
+    assert e.problems([_verdict("ZZ-e[b]", "inconclusive")])  # never decisive

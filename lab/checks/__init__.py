@@ -75,6 +75,13 @@ class Check:
     quick : whether the check is part of the CI subset (``lab check --quick``).
     mutations : names of :data:`MUTATIONS` the check must fail on.
     fn : ``fn(*, quick, mutation=None) -> Verdict | list[Verdict]``.
+    report_only : verdict claims (e.g. "S1-I3-trend[alpha]") that report a measured direction where
+        no prediction applies: they may be "inconclusive", never "violated".
+    empirical : the check measures a paper's *empirical* claim on the lab's analogue (e.g. S1's
+        NanoGPT learning-rate shift), which may come out either way: it must be decisive somewhere,
+        and its "wrong_exponent" mutation must flip every decisive verdict.
+
+    Every other verdict must be "holds"; :meth:`problems` says which are not.
     """
 
     id: str
@@ -85,6 +92,8 @@ class Check:
     quick: bool
     mutations: tuple[str, ...]
     fn: Callable[..., Any]
+    report_only: tuple[str, ...] = ()
+    empirical: bool = False
 
     def run(self, *, quick: bool = True, mutation: str | None = None) -> list[Verdict]:
         """Run the check; always a list of verdicts."""
@@ -100,6 +109,27 @@ class Check:
             raise TypeError(f"check {self.id!r} must return a Verdict or a non-empty list of Verdicts")
         return verdicts
 
+    def problems(self, verdicts: Sequence[Verdict]) -> list[str]:
+        """The verdicts that break this check's expectation (empty when it is met)."""
+        if self.empirical:
+            decisive = [v for v in verdicts if v.verdict != "inconclusive"]
+            return [] if decisive else [f"{self.id}: no decisive verdict"]
+        bad = []
+        for v in verdicts:
+            allowed = ("holds", "inconclusive") if v.claim in self.report_only else ("holds",)
+            if v.verdict not in allowed:
+                bad.append(str(v))
+        return bad
+
+    def caught(self, verdicts: Sequence[Verdict], mutated: Sequence[Verdict]) -> bool:
+        """Whether a planted bug is caught: some verdict violated (empirical: every decisive one flips)."""
+        if not self.empirical:
+            return any(v.verdict == "violated" for v in mutated)
+        flip = {"holds": "violated", "violated": "holds"}
+        after = {v.claim: v.verdict for v in mutated}
+        decisive = [v for v in verdicts if v.verdict in flip]
+        return bool(decisive) and all(after.get(v.claim) == flip[v.verdict] for v in decisive)
+
 
 #: id -> Check
 CHECKS: dict[str, Check] = {}
@@ -114,6 +144,8 @@ def check(
     experiment: str | None = None,
     quick: bool = True,
     mutations: Sequence[str] = (),
+    report_only: Sequence[str] = (),
+    empirical: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a check (decorator); arguments as in :class:`Check`."""
     if source not in SOURCES:
@@ -125,7 +157,18 @@ def check(
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if id in CHECKS and CHECKS[id].fn is not fn:
             raise ValueError(f"check {id!r} is already registered")
-        CHECKS[id] = Check(id, claim, source, tuple(theorems), experiment, bool(quick), tuple(mutations), fn)
+        CHECKS[id] = Check(
+            id,
+            claim,
+            source,
+            tuple(theorems),
+            experiment,
+            bool(quick),
+            tuple(mutations),
+            fn,
+            tuple(report_only),
+            bool(empirical),
+        )
         return fn
 
     return register
@@ -189,6 +232,7 @@ def run_checks(
         seconds = time.perf_counter() - t0
         for v in got:
             details = dict(v.details)
+            details.setdefault("check", c.id)
             details.setdefault("experiment", c.experiment)
             details.setdefault("seconds", round(seconds, 3))
             details.setdefault("quick", quick)

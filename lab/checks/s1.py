@@ -178,6 +178,7 @@ def _i1_argmins(exp, kind_index=0):
     experiment="s1_i1",
     quick=True,
     mutations=("wrong_exponent",),
+    report_only=("S1-I1-trend[ns_steps]",),
 )
 def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
     """Grid-optimal t (expand) vs the predicted t*(δ); best-over-t degradation; NS steps direction.
@@ -353,6 +354,7 @@ def _i3_optima(exp, sigma_index):
     experiment="s1_i3",
     quick=True,
     mutations=("wrong_exponent",),
+    report_only=("S1-I3-trend[alpha]",),
 )
 def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
     """Grid-optimal (t, α) vs δ at σ = 1 (noise-dominated), in both parametrisations.

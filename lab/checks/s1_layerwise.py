@@ -245,6 +245,7 @@ def s1_i4_trend(*, quick: bool, mutation=None):
     theorems=(),
     experiment="s1_ns_lr_shift",
     mutations=("wrong_exponent",),
+    empirical=True,
 )
 def s1_ns_lr_shift(*, quick: bool, mutation=None):
     e = get_experiment("s1_ns_lr_shift")(quick=quick)

@@ -1,0 +1,66 @@
+"""One conformance suite over every registered check (optax style).
+
+For each check of ``lab/checks/``: the quick version meets its expectation (every verdict "holds",
+except declared report-only verdicts, which may be "inconclusive", and empirical claims, which must
+be decisive), and every declared planted bug (:data:`lab.checks.MUTATIONS`) is caught.  The full
+versions of the same tests are marked slow (``make test-slow``; ``lab check`` runs them too).
+Section files (tests/test_checks_s*.py) hold what is specific to one section.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import bounds
+from lab import checks
+from lab.experiments import EXPERIMENTS
+from lab.experiments import load_all as load_experiments
+
+IDS = sorted(checks.load_all())
+CASES = [(cid, m) for cid in IDS for m in checks.get_check(cid).mutations]
+
+
+def test_every_source_is_covered_and_every_theorem_checked():
+    assert {checks.get_check(cid).source for cid in IDS} == set(checks.SOURCES)
+    covered = {t for cid in IDS for t in checks.get_check(cid).theorems}
+    assert covered == set(bounds.CATALOG), sorted(set(bounds.CATALOG) - covered)
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_check_is_well_formed(cid):
+    c = checks.get_check(cid)
+    load_experiments()
+    assert c.experiment in EXPERIMENTS, c.experiment
+    assert c.mutations, "no planted bug: nothing shows that this check can fail"
+    assert all(t in bounds.CATALOG for t in c.theorems)
+    assert not c.empirical or "wrong_exponent" in c.mutations
+
+
+@pytest.mark.parametrize("cid", IDS)
+def test_quick_check_meets_its_expectation(cid):
+    c = checks.get_check(cid)
+    verdicts = c.run(quick=True)
+    assert not c.problems(verdicts), "\n".join(c.problems(verdicts))
+
+
+@pytest.mark.parametrize("cid,mutation", CASES)
+def test_quick_check_catches_planted_bug(cid, mutation):
+    c = checks.get_check(cid)
+    mutated = c.run(quick=True, mutation=mutation)
+    assert c.caught(c.run(quick=True), mutated), [str(v) for v in mutated]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid", IDS)
+def test_full_check_meets_its_expectation(cid):
+    c = checks.get_check(cid)
+    verdicts = c.run(quick=False)
+    assert not c.problems(verdicts), "\n".join(c.problems(verdicts))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cid,mutation", CASES)
+def test_full_check_catches_planted_bug(cid, mutation):
+    c = checks.get_check(cid)
+    mutated = c.run(quick=False, mutation=mutation)
+    assert c.caught(c.run(quick=False), mutated), [str(v) for v in mutated]
