@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from lab.experiments import Experiment, experiment
+from lab.experiments.s4 import bisect_thresholds, quadratic_loss
 
 __all__ = ["FACTORS", "KRON_CASES", "RATE_WINDOW", "s4_spectral_model", "s4_kron_rate"]
 
@@ -77,25 +78,8 @@ def _model_compute(points):
     W = np.stack(W)
     L_op = np.array([p.constants.L_op for p in inst])
 
-    def f(X):
-        E = X - Xs
-        return 0.5 * np.sum(E * (P @ E @ Q), axis=(-2, -1))
-
-    G = P @ (W - Xs) @ Q
-    dirs = np.stack([polar(G), G])  # (2 methods, B, m, n)
-    f0 = f(W)
-
-    def decreases(eta):
-        return f(W[None] - eta[..., None, None] * dirs) < f0[None]
-
-    hi = np.full(dirs.shape[:2], 1e-3)
-    for _ in range(80):  # double until the loss no longer decreases
-        hi = np.where(decreases(hi), 2 * hi, hi)
-    lo = hi / 2
-    for _ in range(100):  # bisection: F(W − lo D) < F(W) <= F(W − hi D)
-        mid = 0.5 * (lo + hi)
-        ok = decreases(mid)
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+    G, dirs, lo, hi = bisect_thresholds(P, Q, Xs, W, polar)
+    f0 = quadratic_loss(W, P, Q, Xs)
     sv = np.linalg.svd(G, compute_uv=False)
     g_nuc, srank = sv.sum(-1), np.sum(sv**2, -1) / sv[:, 0] ** 2
     L_seen = understate(L_op, points[0]["mutation"])
@@ -106,7 +90,8 @@ def _model_compute(points):
         ]
     )
     c = np.asarray(FACTORS)
-    f_below = f(W[None, None] - (c[:, None, None] * guar[None])[..., None, None] * dirs[None])  # (c, 2, B)
+    steps = (c[:, None, None] * guar[None])[..., None, None] * dirs[None]
+    f_below = quadratic_loss(W[None, None] - steps, P, Q, Xs)  # (c, 2, B)
     return {
         "muon_bisect": lo[0],
         "gd_bisect": lo[1],
