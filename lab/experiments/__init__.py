@@ -31,7 +31,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Experiment", "EXPERIMENTS", "experiment", "get_experiment", "load_all", "engine_code"]
+__all__ = [
+    "Experiment",
+    "EXPERIMENTS",
+    "experiment",
+    "get_experiment",
+    "load_all",
+    "engine_code",
+    "check_options",
+]
 
 
 @dataclass(frozen=True)
@@ -119,3 +127,17 @@ def engine_code() -> tuple:
         problems,
         lab.checks.mutations,
     )
+
+
+def check_options(quick, mutation=None, allowed=(None,), *, options=None, name="this experiment"):
+    """Validate an experiment's common options before any work (ValueError naming the option).
+
+    ``quick`` must be a bool, ``mutation`` one of ``allowed`` (None = the unmutated run), and
+    ``options`` (the ``**options`` an experiment received) empty.
+    """
+    if options:
+        raise ValueError(f"unknown options {sorted(options)} for {name}; it takes quick, cache, mutation")
+    if not isinstance(quick, bool):
+        raise ValueError(f"quick must be True or False, got {quick!r}")
+    if mutation not in allowed:
+        raise ValueError(f"mutation must be one of {tuple(allowed)}, got {mutation!r}")

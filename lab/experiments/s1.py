@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, engine_code, experiment
+from lab.experiments import Experiment, check_options, engine_code, experiment
 
 __all__ = [
     "KINDS",
@@ -70,8 +70,7 @@ def _check_mutation(mutation):
 
 
 def _check_quick(quick):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
+    check_options(quick)
 
 
 def _code():

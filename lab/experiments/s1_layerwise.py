@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, engine_code, experiment
+from lab.experiments import Experiment, check_options, engine_code, experiment
 from problems.base import Constants, ProblemBase
 
 __all__ = [
@@ -137,10 +137,7 @@ def block_constants(problem):
 
 
 def _check(quick, mutation, allowed=_MUTATIONS):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in allowed:
-        raise ValueError(f"mutation must be one of {allowed}, got {mutation!r}")
+    check_options(quick, mutation, allowed)
 
 
 def _run_mutation(mutation):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = ["FAMILIES", "SPECTRA", "STEPS", "s1_ns_recursion", "spectrum"]
 
@@ -80,10 +80,7 @@ def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
     Rows: family × shape × spectrum × seed.  measured ``e`` (rows, 9, r) and ``delta_op`` (rows, 9);
     theoretical: the theorem ids per row (``theorem``) and the number of steps.
     """
-    if options:
-        raise ValueError(f"unknown options {sorted(options)}; s1_ns_recursion takes quick, cache")
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
+    check_options(quick, options=options, name="s1_ns_recursion")
     import lab.orthogonalization
     from lab.sweeps import Grid, run_sweep
 

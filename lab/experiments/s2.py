@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-from lab.experiments import Experiment, engine_code, experiment
+from lab.experiments import Experiment, check_options, engine_code, experiment
 
 __all__ = [
     "METHODS",
@@ -85,10 +85,7 @@ _BOUND_METHOD = {"muon": "muon", "mvr1": "mvr1", "mvr2": "mvr2", "mvr2_prev": "m
 
 
 def _check_options(quick, mutation):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in _MUTATIONS:
-        raise ValueError(f"mutation must be one of {_MUTATIONS}, got {mutation!r}")
+    check_options(quick, mutation, _MUTATIONS)
 
 
 def _run_variant(mutation):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = ["s2_descent_inexact", "s2_mvr1_state", "KINDS", "NS_PRESETS"]
 
@@ -45,12 +45,7 @@ _DESCENT_DIST = {"isotropic": 3.0, "kronecker": 1.0}
 
 
 def _check_options(quick, mutation, options, name):
-    if options:
-        raise ValueError(f"unknown options {sorted(options)}; {name} takes quick, cache, mutation")
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in _MUTATIONS:
-        raise ValueError(f"mutation must be one of {_MUTATIONS}, got {mutation!r}")
+    check_options(quick, mutation, _MUTATIONS, options=options, name=name)
 
 
 def _variant(mutation):

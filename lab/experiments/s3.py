@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = [
     "PROBLEM",
@@ -55,10 +55,7 @@ _MUTATIONS = (None, "double_step", "flip_momentum")
 
 
 def _check_common(quick, mutation):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in _MUTATIONS:
-        raise ValueError(f"mutation must be one of {_MUTATIONS}, got {mutation!r}")
+    check_options(quick, mutation, _MUTATIONS)
 
 
 def _problem(name="constrained_least_squares"):

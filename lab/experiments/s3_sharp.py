@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = ["s3_sharp", "PROBLEMS"]
 
@@ -132,12 +132,7 @@ def s3_sharp(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     theoretical (rows, T): ``bound`` = (L/2)η²‖sO_{t+1} + λX_t‖_F² from ``bounds.get("S3.L2.sharp")``
     evaluated at Φ_next = 0 (the Φ term is moved to the left), with the problem's certified L.
     """
-    if options:
-        raise ValueError(f"unknown options {sorted(options)}; s3_sharp takes quick, cache, mutation")
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in _MUTATIONS:
-        raise ValueError(f"mutation must be one of {_MUTATIONS}, got {mutation!r}")
+    check_options(quick, mutation, _MUTATIONS, options=options, name="s3_sharp")
     import bounds
     import bounds.s3
     import lab.checks.mutations

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = ["FLOOR_WINDOW", "floor_level", "s4_thresholds", "s4_divergence", "s4_floor"]
 
@@ -45,10 +45,7 @@ KRON = dict(
 
 
 def _check_common(quick, mutation):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in _MUTATIONS:
-        raise ValueError(f"mutation must be one of {_MUTATIONS}, got {mutation!r}")
+    check_options(quick, mutation, _MUTATIONS)
 
 
 def floor_level(eta, L_op, mu):

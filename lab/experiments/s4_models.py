@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, experiment
+from lab.experiments import Experiment, check_options, experiment
 from lab.experiments.s4 import bisect_thresholds, quadratic_loss
 
 __all__ = ["FACTORS", "KRON_CASES", "RATE_WINDOW", "s4_spectral_model", "s4_kron_rate"]
@@ -41,10 +41,7 @@ KRON_STEPS = 4000
 
 
 def _check_common(quick, mutation, allowed):
-    if not isinstance(quick, bool):
-        raise ValueError(f"quick must be True or False, got {quick!r}")
-    if mutation not in allowed:
-        raise ValueError(f"mutation must be one of {allowed}, got {mutation!r}")
+    check_options(quick, mutation, allowed)
 
 
 # ------------------------------------------------------------------------------ spectral model
