@@ -44,7 +44,6 @@ from typing import Any
 
 import numpy as np
 
-import lab.random
 from lab.backend import to_numpy
 from lab.cache import Cache, check_name, code_version, static_provenance
 from lab.random import derive_key
@@ -388,13 +387,22 @@ def _default_backend_dtype(point: Mapping[str, Any]) -> tuple[str, str]:
     return str(backend), str(dtype)
 
 
+#: The packages whose source every sweep's cache salt covers.  An experiment's runs can reach
+#: any of them (registries resolve problems, optimizers and oracles by name at run time), so a
+#: hand-written list of "the modules it uses" goes stale; hashing all of them is the safe choice.
+PROJECT_PACKAGES = ("lab", "problems", "bounds")
+
+
 def default_code(compute: Callable) -> tuple[Any, ...]:
-    """What the default code-version salt hashes: lab.random and the module defining ``compute``."""
+    """What the code-version salt always hashes: the project packages and ``compute``'s module.
+
+    Editing any module of :data:`PROJECT_PACKAGES` (even a comment) gives every sweep a new key;
+    a ``compute`` defined outside them (a user's script, a test) adds its own module.
+    """
     fn = compute.func if isinstance(compute, functools.partial) else compute
     module = inspect.getmodule(fn)
-    if module is not None and getattr(module, "__file__", None):
-        return (lab.random, module)
-    return (lab.random, fn)
+    own = module if module is not None and getattr(module, "__file__", None) else fn
+    return (*PROJECT_PACKAGES, own)
 
 
 # --------------------------------------------------------------------------- execution
@@ -629,8 +637,9 @@ def run_sweep(
         Axes the random keys derive from (see :meth:`Grid.points`).
     code : modules or objects
         Extra code the results depend on (e.g. the optimizer module): its source enters
-        the cache salt, so editing it invalidates exactly these entries.  The salt always
-        includes :mod:`lab.random` and the module defining ``compute``.
+        the cache salt.  The salt always covers every module of :data:`PROJECT_PACKAGES`
+        and the module defining ``compute`` (:func:`default_code`), so ``code`` is needed
+        only for code outside the project.
 
     Notes
     -----

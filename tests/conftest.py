@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -39,3 +41,19 @@ def xp(request):
 def rng():
     """A NumPy generator for building test inputs (host side)."""
     return np.random.default_rng(20261122)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_cache(tmp_path_factory):
+    """Every test (and every ``lab`` subprocess it starts) uses a fresh cache, never the repository's.
+
+    A stale entry in the repository's ``.lab-cache`` would otherwise let a test pass on results
+    computed by older code.  One directory per session keeps the suite's repeated experiments fast.
+    """
+    previous = os.environ.get("LAB_CACHE_DIR")
+    os.environ["LAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("lab-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("LAB_CACHE_DIR", None)
+    else:
+        os.environ["LAB_CACHE_DIR"] = previous

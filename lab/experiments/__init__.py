@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.sweeps import PROJECT_PACKAGES
+
 __all__ = [
     "Experiment",
     "EXPERIMENTS",
@@ -102,31 +104,13 @@ def get_experiment(name: str) -> Callable[..., Experiment]:
 
 
 def engine_code() -> tuple:
-    """The lab modules an optimizer run depends on, for ``run_sweep(code=...)``.
+    """The code every sweep's cache key covers: the project packages (``lab``, ``problems``, ``bounds``).
 
-    Their source enters the cache key, so editing an optimizer, an oracle, a norm, the
-    Newton–Schulz family, the runner, a problem or a planted-bug wrapper recomputes exactly
-    the sweeps that ran them.
+    Kept for callers that pass it as ``run_sweep(code=...)``; :func:`lab.sweeps.run_sweep` now
+    hashes these packages itself (:func:`lab.sweeps.default_code`), so no experiment lists the
+    modules its runs depend on by hand.
     """
-    import lab.checks.mutations
-    import lab.norms
-    import lab.optimizers
-    import lab.oracles
-    import lab.orthogonalization
-    import lab.runner
-    import lab.schedules
-    import problems
-
-    return (
-        lab.optimizers,
-        lab.schedules,
-        lab.oracles,
-        lab.norms,
-        lab.orthogonalization,
-        lab.runner,
-        problems,
-        lab.checks.mutations,
-    )
+    return PROJECT_PACKAGES
 
 
 def check_options(quick, mutation=None, allowed=(None,), *, options=None, name="this experiment"):

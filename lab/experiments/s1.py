@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, check_options, engine_code, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = [
     "KINDS",
@@ -73,11 +73,6 @@ def _check_quick(quick):
     check_options(quick)
 
 
-def _code():
-    """Modules the sweep results depend on (their source enters the cache key)."""
-    return engine_code()
-
-
 def _problem(point, noise=None):
     import problems
 
@@ -108,7 +103,6 @@ def _sweep(compute, grid, name, mutation, cache):
         chunk_size=100_000,
         progress=False,
         key_axes=("seed",),
-        code=_code(),
     )
 
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.experiments import Experiment, check_options, engine_code, experiment
+from lab.experiments import Experiment, check_options, experiment
 from problems.base import Constants, ProblemBase
 
 __all__ = [
@@ -145,10 +145,6 @@ def _run_mutation(mutation):
     return "double_step" if mutation == "double_step" else "none"
 
 
-def _code():
-    return (*engine_code(), LayerwiseQuartic, layerwise_problem)
-
-
 def _rng(points):
     from lab.random import RNG
 
@@ -171,7 +167,6 @@ def _sweep(compute, grid, name, mutation, cache, key_axes=("seed",), chunk_size=
         chunk_size=chunk_size,
         progress=False,
         key_axes=key_axes,
-        code=_code() + (compute,),
     )
 
 

@@ -81,7 +81,6 @@ def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
     theoretical: the theorem ids per row (``theorem``) and the number of steps.
     """
     check_options(quick, options=options, name="s1_ns_recursion")
-    import lab.orthogonalization
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(
@@ -98,7 +97,6 @@ def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
         chunk_size=512,
         progress=False,
         by=("family", "shape"),
-        code=(lab.orthogonalization,),
     )
     family = sw.column("family")
     # rows of different shapes have different r: keep per-row arrays (padded with NaN -> ignored)

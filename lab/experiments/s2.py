@@ -58,7 +58,7 @@ import math
 
 import numpy as np
 
-from lab.experiments import Experiment, check_options, engine_code, experiment
+from lab.experiments import Experiment, check_options, experiment
 
 __all__ = [
     "METHODS",
@@ -91,11 +91,6 @@ def _check_options(quick, mutation):
 def _run_variant(mutation):
     """The optimizer wrapper the runs use ("none" for bound-side or method-swap mutations)."""
     return mutation if mutation in _OPT_MUTATIONS else "none"
-
-
-def _code():
-    """Modules the sweep results depend on (their source enters the cache key)."""
-    return engine_code()
 
 
 def checkpoints(steps: int, dense: int) -> np.ndarray:
@@ -216,7 +211,6 @@ def _sweep(name, cfg, methods, mutation, cache, seeds, *, eta0=None, c_a=None, g
         progress=False,
         key_axes=("seed",),
         by=("problem", "method", "mutation", "steps", "dense", "running"),
-        code=_code(),
     )
     shape = (seeds, len(c_a), len(eta0), len(gamma))
     out = {}

@@ -62,28 +62,6 @@ def _problem(kind, dist, sigma=0.0):
     return p.with_noise("gaussian", sigma=sigma) if sigma > 0 else p
 
 
-def _code():
-    import lab.checks.mutations
-    import lab.norms
-    import lab.optimizers
-    import lab.oracles
-    import lab.orthogonalization
-    import lab.runner
-    import lab.schedules
-    import problems
-
-    return (
-        lab.optimizers,
-        lab.oracles,
-        lab.orthogonalization,
-        lab.schedules,
-        lab.norms,
-        lab.runner,
-        problems,
-        lab.checks.mutations,
-    )
-
-
 def _col(points, name):
     return np.asarray([p[name] for p in points], dtype=np.float64)
 
@@ -168,7 +146,6 @@ def _descent_sweep(name, cfg, oracles, deltas, mutation, cache):
         progress=False,
         key_axes=("seed",),
         by=("problem", "oracle", "mutation", "steps"),
-        code=(*_code(), _descent_compute),
     )
 
 
@@ -328,7 +305,6 @@ def _state_sweep(name, cfg, mutation, cache):
         progress=False,
         key_axes=("seed",),
         by=("problem", "mutation", "steps", "dist", "sigma", "eta0", "c_a"),
-        code=(*_code(), _state_compute),
     )
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.experiments import Experiment, check_options, engine_code, experiment
+from lab.experiments import Experiment, check_options, experiment
 from lab.experiments.s2 import checkpoints
 
 __all__ = ["s2_horizon_free", "s2_rank_scaling", "HF_METHODS", "RANKS"]
@@ -119,7 +119,6 @@ def _sweep(name, axes, cache):
         progress=False,
         key_axes=("seed",),
         by=("problem", "r", "method", "schedule", "variant", "steps", "dense", "sigma", "dist"),
-        code=engine_code(),
     )
 
 

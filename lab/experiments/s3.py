@@ -135,10 +135,6 @@ def _lion_compute(points):
 
 
 def _lion_runs(quick, cache, mutation):
-    import lab.optimizers.lion_k
-    import lab.orthogonalization
-    import lab.runner
-    import problems.least_squares
     from lab.sweeps import Grid, run_sweep
 
     cfg = _lion_config(quick)
@@ -160,15 +156,6 @@ def _lion_runs(quick, cache, mutation):
         chunk_size=64,
         progress=False,
         by=("oracle", "mutation", "steps", "beta"),
-        code=(
-            lab.optimizers.lion_k,
-            lab.orthogonalization,
-            lab.runner,
-            problems.least_squares,
-            _lion_compute,
-            _start,
-            _problem,
-        ),
     )
     return cfg, sweep
 
@@ -357,11 +344,6 @@ def _f_inf(problem_name, lam):
 
 
 def _trajectories(name, grid_axes, quick, cache, mutation):
-    import bounds.s3
-    import lab.optimizers.lmo
-    import lab.optimizers.transforms
-    import problems.least_squares
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(mutation=[mutation], **grid_axes)
@@ -373,15 +355,6 @@ def _trajectories(name, grid_axes, quick, cache, mutation):
         chunk_size=64,
         progress=False,
         by=("problem", "mutation", "steps", "beta"),
-        code=(
-            lab.optimizers.lmo,
-            lab.optimizers.transforms,
-            bounds.s3,
-            problems.least_squares,
-            problems.quadratic,
-            _start,
-            _problem,
-        ),
     )
 
 

@@ -135,11 +135,6 @@ def s3_sharp(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     check_options(quick, mutation, _MUTATIONS, options=options, name="s3_sharp")
     import bounds
     import bounds.s3
-    import lab.checks.mutations
-    import lab.optimizers.lmo
-    import lab.optimizers.transforms
-    import problems.least_squares
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     cfg = _config(quick)
@@ -153,16 +148,6 @@ def s3_sharp(*, quick: bool = True, cache=True, mutation: str | None = None, **o
         progress=False,
         key_axes=("seed",),
         by=("problem", "s", "mutation", "steps"),
-        code=(
-            lab.optimizers.lmo,
-            lab.optimizers.transforms,
-            lab.checks.mutations,
-            bounds.s3,
-            problems.least_squares,
-            problems.quadratic,
-            _compute,
-            _start,
-        ),
     )
     A = {k: sw.array(k) for k in ("F", "F_next", "phi_prev", "phi_next", "phi_after", "lin", "R_K", "Q")}
     lr, wd, beta = (sw.column(k).astype(float)[:, None] for k in ("lr", "wd", "beta"))

@@ -147,7 +147,6 @@ def s4_thresholds(*, quick: bool = True, cache=True, **options) -> Experiment:
         raise ValueError(f"unknown options {sorted(options)}; s4_thresholds takes quick, cache")
     _check_common(quick, None)
     import bounds
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(
@@ -163,7 +162,6 @@ def s4_thresholds(*, quick: bool = True, cache=True, **options) -> Experiment:
         chunk_size=256,
         progress=False,
         by=(),
-        code=(problems.quadratic,),
     )
     col = {k: sw.array(k) for k in sw.outputs if k not in ("bracket_rel",)}
     L = np.array([_CURVATURE[c]["L"] for c in sw.column("curvature")])
@@ -225,10 +223,6 @@ def _runs_compute(points):
 
 
 def _runs(name, methods, axes, cache, mutation):
-    import lab.optimizers.baselines
-    import lab.optimizers.lmo
-    import lab.runner
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(method=list(methods), mutation=[mutation], **axes)
@@ -240,7 +234,6 @@ def _runs(name, methods, axes, cache, mutation):
         chunk_size=512,
         progress=False,
         by=("method", "mutation", "mu", "steps", "eta_unit"),
-        code=(lab.optimizers.baselines, lab.optimizers.lmo, lab.runner, problems.quadratic),
     )
 
 

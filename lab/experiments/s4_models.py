@@ -116,8 +116,6 @@ def s4_spectral_model(
     if options:
         raise ValueError(f"unknown options {sorted(options)}; s4_spectral_model takes quick, cache, mutation")
     _check_common(quick, mutation, _MUTATIONS)
-    import lab.orthogonalization
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(
@@ -135,7 +133,6 @@ def s4_spectral_model(
         chunk_size=512,
         progress=False,
         by=("mutation",),
-        code=(problems.quadratic, lab.orthogonalization),
     )
     col = {k: sw.array(k) for k in sw.outputs}
     return Experiment(
@@ -221,7 +218,6 @@ def s4_kron_rate(*, quick: bool = True, cache=True, **options) -> Experiment:
     if options:
         raise ValueError(f"unknown options {sorted(options)}; s4_kron_rate takes quick, cache")
     _check_common(quick, None, (None,))
-    import problems.quadratic
     from lab.sweeps import Grid, run_sweep
 
     grid = Grid(
@@ -239,7 +235,6 @@ def s4_kron_rate(*, quick: bool = True, cache=True, **options) -> Experiment:
         chunk_size=512,
         progress=False,
         by=("kappa", "case", "steps"),
-        code=(problems.quadratic,),
     )
     m_lo, m_hi = [], []
     for q in sw.rows:  # the mode curvature extremes from the certified spectra
