@@ -31,6 +31,10 @@ CAPTION = (
 )
 
 
+#: one line style per prediction, so the shared legend tells them apart
+STYLE_A, STYLE_BC, STYLE_D = "--", "-.", ":"
+
+
 def _edges(v, log=True):
     v = np.asarray(v, dtype=float)
     if log:
@@ -59,14 +63,21 @@ def _heat(fig, ax, x, y, Z, *, xlog=True, ylog=False, label=r"$\frac{1}{K}\sum_k
     return mesh
 
 
+EDGE_LABEL = "argmin on the grid edge (optimum at or beyond it)"
+
+
 def _argmin_marks(ax, am, y, color="#56B4E9", label="measured argmin (95% CI)"):
+    """Measured argmins with their intervals; one on the grid edge is an open arrow, not a point."""
     x = np.array([a.x_refined for a in am])
     lo = np.array([a.lo for a in am])
     hi = np.array([a.hi for a in am])
+    edge = np.array([a.at_boundary for a in am])
+    y = np.asarray(y, dtype=float)
+    inner = ~edge
     ax.errorbar(
-        x,
-        y,
-        xerr=[x - lo, hi - x],
+        x[inner],
+        y[inner],
+        xerr=[x[inner] - lo[inner], hi[inner] - x[inner]],
         color=color,
         marker="o",
         markersize=3,
@@ -76,6 +87,15 @@ def _argmin_marks(ax, am, y, color="#56B4E9", label="measured argmin (95% CI)"):
         label=label,
         zorder=3,
     )
+    if edge.any():
+        # the grid does not bracket these optima: no interval is meaningful, the arrow points outward
+        right = np.array([a.index > 0 for a in am])
+        for side, marker in ((True, ">"), (False, "<")):
+            k = edge & (right == side)
+            ax.plot(
+                x[k], y[k], linestyle="none", marker=marker, markersize=4.5, markerfacecolor="none",
+                markeredgecolor=color, zorder=3,
+            )
 
 
 def draw(i1, ns, i3):
@@ -99,7 +119,7 @@ def draw(i1, ns, i3):
         dd,
         color="k",
         linewidth=0.9,
-        linestyle="--",
+        linestyle=STYLE_A,
         label=r"predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$",
     )
     _argmin_marks(ax, _i1_argmins(i1, k), deltas)
@@ -117,7 +137,7 @@ def draw(i1, ns, i3):
         ax.axvline(
             ns.theoretical["t_star"],
             color="k",
-            linestyle="--",
+            linestyle=STYLE_BC,
             linewidth=0.9,
             label=r"$t^*(0)$ (exact oracle)",
         )
@@ -147,7 +167,7 @@ def draw(i1, ns, i3):
         a_opt,
         d3,
         color="k",
-        linestyle="--",
+        linestyle=STYLE_D,
         linewidth=0.9,
         label=r"bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$",
     )
@@ -159,18 +179,21 @@ def draw(i1, ns, i3):
     )
 
     handles = [
-        axes[0, 0].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
-        axes[0, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
-        axes[1, 1].plot([], [], color="k", linestyle="--", linewidth=0.9)[0],
+        axes[0, 0].plot([], [], color="k", linestyle=STYLE_A, linewidth=0.9)[0],
+        axes[0, 1].plot([], [], color="k", linestyle=STYLE_BC, linewidth=0.9)[0],
+        axes[1, 1].plot([], [], color="k", linestyle=STYLE_D, linewidth=0.9)[0],
         axes[0, 0].errorbar([], [], xerr=[], color="#56B4E9", marker="o", markersize=3, linestyle="none"),
+        axes[0, 0].plot([], [], linestyle="none", marker=">", markersize=4.5, markerfacecolor="none",
+                        markeredgecolor="#56B4E9")[0],
     ]
     labels = [
         r"(a) predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$",
         r"(b, c) $t^*(0)$, exact oracle",
         r"(d) bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$",
         "measured argmin (95% bootstrap CI)",
+        EDGE_LABEL,
     ]
-    fig.legend(handles, labels, loc="outside upper center", ncol=2)
+    fig.legend(handles, labels, loc="outside upper center", ncol=3)
     return fig
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from figures import style
 from figures.registry import script_main
@@ -83,6 +85,14 @@ def draw(rates, pl):
     ax_e.set_title(r"(a) estimator error; dashed: $\sqrt{e_T}$ bound (E recursion)", fontsize="medium")
     ax_g.set_title(r"(b) gradient norm; dashed: anytime bound $(\star)$", fontsize="medium")
     ax_e.legend(loc="upper right", ncol=3)
+    # what the bands, the shading and the dashes mean (shared by both panels)
+    key = [
+        Line2D([], [], color="0.3", label="median over seeds"),
+        Patch(facecolor="0.3", alpha=0.18, linewidth=0, label="10–90 % of seeds"),
+        Patch(facecolor="0.9", linewidth=0, label="slope-fit window"),
+        Line2D([], [], color="0.3", linestyle="--", linewidth=0.8, label="bound"),
+    ]
+    ax_g.legend(handles=key, loc="upper left", bbox_to_anchor=(0.0, 0.9), fontsize=6)
 
     mp, tp = pl.measured, pl.theoretical
     for k in METHODS:

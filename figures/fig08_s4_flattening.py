@@ -6,7 +6,7 @@ Kronecker 𝓗): Muon follows 2‖G‖_*/⟨O, 𝓗O⟩ (= 2σ̄/L isotropic, li
 (its threshold is set by σ₁ and λ_max, not σ̄).
 (b) Largest loss gap over 60 steps divided by the initial gap against η/(2/λ_max) on an anisotropic
 Kronecker quadratic: GD diverges beyond 1 (triangles: runs that overflowed), Muon stays below its
-certified level max(1, B(η)/gap₀) (dashed).
+certified level max(1, B(η)/gap₀) (dashed); growth above 10⁶ is marked at the top edge.
 (c) The loss floor of constant-step Muon against η with the certified invariant level
 B(η) = L_op²η²/(8μ) + L_opη²/2 and the fitted slope (fit window η ≤ 0.008).
 
@@ -30,6 +30,21 @@ CAPTION = (
 )
 
 GD_C, MUON_C = "#D55E00", "#0072B2"
+#: panel (b) shows growth factors up to this value; larger ones are marked at the top edge
+GROWTH_CAP = 1e6
+
+
+def _plain_log_ticks(axis, values):
+    """Label a short log axis at 1, 2, 3, 5 x 10^k in plain numbers (one decade gets one label otherwise)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    ticks = [m * 10.0**e for e in np.arange(lo, hi + 1) for m in (1, 2, 3, 5)]
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def draw(thr, div, flo):
@@ -63,15 +78,13 @@ def draw(thr, div, flo):
         )
         ax.plot(sb[order], th["gd_formula"][k][order], linestyle=ls, color=GD_C, linewidth=0.8)
     k = thr.meta["curvature"] == "isotropic"
-    ax.axhline(float(th["gd_stability"][k][0]), color="0.5", linewidth=0.6, linestyle=":")
-    ax.text(
-        0.98,
-        float(th["gd_stability"][k][0]) * 0.93,
-        r"$2/\lambda_{\max}$ (isotropic)",
-        fontsize=6,
-        color="0.4",
-        ha="right",
-        va="top",
+    # in the legend rather than as text: the GD curve lies on this line
+    ax.axhline(
+        float(th["gd_stability"][k][0]),
+        color="0.5",
+        linewidth=0.6,
+        linestyle=":",
+        label=r"$2/\lambda_{\max}$ (isotropic)",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -81,6 +94,8 @@ def draw(thr, div, flo):
         r"(a) lines: $2\|G\|_*/\langle O,\mathcal{H}O\rangle$, $2\|G\|_F^2/\langle G,\mathcal{H}G\rangle$",
         fontsize="small",
     )
+    _plain_log_ticks(ax.xaxis, m["sigma_bar"])
+    _plain_log_ticks(ax.yaxis, np.concatenate([m["muon_bisect"], m["gd_bisect"]]))
     ax.legend(loc="lower right", fontsize=5.5)
 
     ax = axes[1]
@@ -91,15 +106,23 @@ def draw(thr, div, flo):
         xs = np.unique(ef[k])
         growth = np.array([np.nanmax(m["gap"][k & (ef == x)] / m["gap"][k & (ef == x)][:, :1]) for x in xs])
         diverged = np.array([np.isnan(m["gap"][k & (ef == x)]).any() for x in xs])
+        # growth beyond the axis cap is shown as markers at the top edge: a 1e145 axis would
+        # flatten every bounded curve
+        off = ~diverged & (growth > GROWTH_CAP)
+        on = ~diverged & ~off
         ax.plot(
-            xs[~diverged],
-            growth[~diverged],
+            xs[on],
+            growth[on],
             marker=mk,
             color=c,
             label="GD" if name == "gd" else "Muon (exact polar)",
         )
+        if off.any():
+            who = "GD" if name == "gd" else "Muon"
+            cap = f"$10^{{{np.log10(GROWTH_CAP):.0f}}}$"
+            style.mark_diverged(ax, xs[off], color=c, label=f"{who} above {cap}")
         if diverged.any():
-            style.mark_diverged(ax, xs[diverged], color=c, label="GD overflowed")
+            style.mark_diverged(ax, xs[diverged], color=c, marker="x", label="GD overflowed")
     k = meth == "muon"
     xs = np.unique(ef[k])
     sup = np.array([np.max(th["muon_sup"][k & (ef == x)] / m["gap"][k & (ef == x)][:, 0]) for x in xs])
@@ -107,6 +130,8 @@ def draw(thr, div, flo):
     ax.axvline(1.0, color="0.5", linewidth=0.6, linestyle=":")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_ylim(top=GROWTH_CAP * 10)
+    _plain_log_ticks(ax.xaxis, ef)
     ax.set_xlabel(r"$\eta \,/\, (2/\lambda_{\max})$")
     ax.set_ylabel(r"$\max_t\, (F_t - F^*)/(F_0 - F^*)$")
     ax.set_title("(b) GD diverges, Muon stays bounded", fontsize="small")

@@ -66,7 +66,7 @@ PRESET_STYLES: dict[str, dict[str, Any]] = {
     "jordan": {"color": "#D55E00", "linestyle": "-.", "marker": "^", "label": "Jordan quintic"},
     "polar_express": {"color": "#CC79A7", "linestyle": ":", "marker": "D", "label": "Polar Express"},
     "modded_nanogpt": {
-        "color": "#E69F00",
+        "color": "#56B4E9",  # not orange: Jordan's vermilion sits next to it in fig01
         "linestyle": (0, (5, 1, 1, 1, 1, 1)),
         "marker": "v",
         "label": "modded-nanogpt",
