@@ -458,3 +458,18 @@ def test_failed_section_is_recorded_and_others_still_run(monkeypatch, tmp_path):
     assert written == [5, 5]  # the report was handed out after each section
     code = main(["bench", "--quiet", "--in-process", "--sections", "memory", "--out", str(tmp_path)])
     assert code == 3 and "boom" in (tmp_path / "bench.md").read_text()
+
+
+def test_machine_record_names_the_runtime_blas_kernel_and_threads():
+    """The record says what runs (threadpoolctl), not only what NumPy was built against."""
+    from threadpoolctl import threadpool_info
+
+    from lab.bench.machine import machine_info
+
+    info = machine_info()
+    pools = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert pools, "NumPy loads a BLAS"
+    for p in pools:
+        assert f"runtime kernel {p.get('architecture') or 'unknown'}" in info["blas"]
+    assert int(info["blas_threads"]) == max(p["num_threads"] for p in pools)
+    assert "blas_build" in info

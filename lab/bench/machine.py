@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 from lab.bench.timing import load1
 
@@ -35,23 +36,48 @@ def usable_cores() -> int:
 
 
 def blas_info() -> str:
-    """NumPy's BLAS: name, version and build configuration, plus thread-count variables set."""
-    text = "unknown"
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        parts = [blas.get("name", "?"), blas.get("version", "")]
-        if blas.get("openblas configuration"):
-            parts.append(f"({blas['openblas configuration']})")
-        text = " ".join(p for p in parts if p)
-    except Exception:  # pragma: no cover - very old NumPy
-        pass
+    """The BLAS NumPy runs with, as loaded now: library, version, runtime kernel and thread count.
+
+    Read with threadpoolctl from the loaded libraries, because the build configuration NumPy
+    reports names the kernel it was compiled for (OpenBLAS' DYNAMIC_ARCH builds pick another one
+    at run time, e.g. built "Haswell", running "SkylakeX").  Thread-count variables that are set
+    are appended.
+    """
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if pools:
+        text = "; ".join(
+            f"{p.get('internal_api', '?')} {p.get('version') or ''} "
+            f"(runtime kernel {p.get('architecture') or 'unknown'}, {p.get('num_threads', '?')} threads, "
+            f"{p.get('threading_layer') or 'unknown'} threading)".replace("  ", " ")
+            for p in pools
+        )
+    else:
+        text = "none loaded"
     threads = [
         f"{k}={os.environ[k]}"
         for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
         if k in os.environ
     ]
     return text + (f"; {', '.join(threads)}" if threads else "")
+
+
+def blas_build() -> str:
+    """NumPy's build-time BLAS configuration (what it was compiled against, not what runs)."""
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        parts = [blas.get("name", "?"), blas.get("version", "")]
+        if blas.get("openblas configuration"):
+            parts.append(f"({blas['openblas configuration']})")
+        return " ".join(p for p in parts if p)
+    except Exception:  # pragma: no cover - very old NumPy
+        return "unknown"
+
+
+def blas_threads() -> int:
+    """Threads the loaded BLAS libraries use (the largest, when several are loaded); 0 if none."""
+    return max((int(p.get("num_threads") or 0) for p in threadpool_info() if p.get("user_api") == "blas"),
+               default=0)
 
 
 def allocator_info() -> str:
@@ -117,6 +143,8 @@ def machine_info(backend: str = "numpy", dtypes: tuple[str, ...] = ("float32", "
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": blas_info(),
+        "blas_threads": str(blas_threads()),
+        "blas_build": blas_build(),
         "allocator": allocator_info(),
         "backend": backend,
         "device": device_info(backend),
