@@ -374,6 +374,11 @@ def test_run_benchmarks_all_sections_tiny(tmp_path):
     csv_path, md_path = report.write(tmp_path)
     with open(csv_path) as fh:
         assert len(list(csv.DictReader(fh))) == len(report.rows)
+    # the pictures: throughput against n and batched speed-up against B, linked from the report
+    for name in ("bench_orthogonalization.png", "bench_batched.png"):
+        png = (tmp_path / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+        assert f"]({name})" in md_path.read_text()
 
 
 def _ortho_rows(lab_ratio, ref_ratio):

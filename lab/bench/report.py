@@ -15,6 +15,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from lab.bench.plots import plot_report
+
 SECTIONS = ("orthogonalization", "batched", "sweep", "memory")
 
 
@@ -93,12 +95,17 @@ class Report:
         return [r for r in self.rows if r.target]
 
     def write(self, out_dir: str | Path) -> tuple[Path, Path]:
-        """Write ``bench.csv`` and ``bench.md`` into ``out_dir`` (created); return their paths."""
+        """Write ``bench.csv``, ``bench.md`` and the plots (:mod:`lab.bench.plots`) into ``out_dir``.
+
+        Returns the paths of the CSV and the Markdown report.
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         csv_path, md_path = out / "bench.csv", out / "bench.md"
         write_csv(self, csv_path)
-        md_path.write_text(to_markdown(self))
+        pictures = plot_report(self, out)
+        links = "".join(f"\n![{p.stem}]({p.name})\n" for p in pictures)
+        md_path.write_text(to_markdown(self) + (f"\n## Plots\n{links}" if pictures else ""))
         return csv_path, md_path
 
 
