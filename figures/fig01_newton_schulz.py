@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import Experiment
 
 NAME = "fig01_newton_schulz"
 CAPTION = (
@@ -111,12 +112,12 @@ def compute(cfg: dict) -> dict[str, np.ndarray]:
 
 def results(quick: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
     """The configuration and its numbers, from the on-disk cache (computed and stored when missing)."""
-    import lab.orthogonalization
-    import lab.polar_express
     from lab.cache import Cache, code_version
+    from lab.sweeps import default_code
 
     cfg = config(quick)
-    salt = code_version(lab.orthogonalization, lab.polar_express, compute, geometric_spectrum_matrices)
+    # the whole project and this module, as every sweep's key (no hand-written module list)
+    salt = code_version(*default_code(compute))
     cache = Cache()
     key = cache.key(NAME, cfg, salt)
     entry = cache.load(NAME, key)
@@ -235,6 +236,8 @@ def draw(cfg: dict, data: dict[str, np.ndarray]):
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 1 into ``out_dir``; returns the PDF and PNG paths."""
     cfg, data = results(quick)
+    # not an experiment of lab.experiments: register its numbers so the data file beside the figure has them
+    Experiment(NAME, measured=data, theoretical={}, meta={"config": cfg})
     with style.context():
         fig = draw(cfg, data)
         return style.save(fig, Path(out_dir) / NAME)

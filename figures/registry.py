@@ -11,7 +11,9 @@ A figure module defines three names and nothing else is needed to register it:
 ``make(out_dir, *, quick=False) -> list[Path]``
     Reads the cached experiment results (computing them when missing), draws with
     :mod:`figures.style`, writes with :func:`figures.style.save` and returns the paths.
-    ``quick=True`` is a reduced version for tests (seconds).
+    ``quick=True`` is a reduced version for tests (seconds).  :func:`build` also writes the
+    data of every experiment the figure used beside it, as ``<NAME>.data.npz``
+    (:func:`lab.results.save_npz`).
 
 and ends with::
 
@@ -32,6 +34,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from lab.results import recording, save_npz
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 """Where the committed figures live: ``figures/out/``."""
@@ -132,11 +136,14 @@ def build(spec: FigureSpec, out_dir: str | Path = OUT_DIR, *, quick: bool = Fals
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    paths = [Path(p) for p in spec.make(out_dir, quick=quick)]
+    with recording() as data:
+        paths = [Path(p) for p in spec.make(out_dir, quick=quick)]
     seconds = time.perf_counter() - start
     absent = [str(p) for p in paths if not p.is_file()]
     if not paths or absent:
         raise RuntimeError(f"figure {spec.name} reported files it did not write: {absent or '(none)'}")
+    if data:  # the numbers the figure plots, beside it (lab.results.save_npz describes the layout)
+        paths.append(save_npz(data, out_dir / f"{spec.name}.data.npz"))
     return FigureResult(spec.name, paths, seconds)
 
 

@@ -373,6 +373,49 @@ class SweepResult:
                 writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
         return path
 
+    def to_pandas(self):
+        """The long table as a ``pandas.DataFrame``: one row per point, the columns of
+        :meth:`to_csv`, and one column per array output holding that point's array.
+
+        Needs pandas (the ``data`` extra)."""
+        import pandas as pd  # optional dependency (the "data" extra)
+
+        frame = pd.DataFrame([{k: r.get(k) for k in self._column_names()} for r in self.rows],
+                             columns=list(self._column_names()))
+        for name, items in self.arrays.items():
+            frame[name] = [None if a is None else np.asarray(a) for a in items]
+        return frame
+
+    def to_xarray(self):
+        """An ``xarray.Dataset`` on the grid: dimensions are the axes (when every combination
+        occurs once) plus ``<output>_dim<k>`` for the axes of array outputs.
+
+        Scalar outputs and array outputs of one shape become variables; provenance columns are
+        attributes when they are constant.  Needs pandas and xarray (the ``data`` extra)."""
+        import xarray as xr  # optional dependency (the "data" extra)
+
+        data = {name: ("point", self.array(name)) for name in self.scalars}
+        for name, items in self.arrays.items():
+            if items and all(a is not None for a in items) and len({a.shape for a in items}) == 1:
+                a = self.array(name)
+                data[name] = (("point", *(f"{name}_dim{k}" for k in range(1, a.ndim))), a)
+        coords = {axis: ("point", self.column(axis)) for axis in self.axes}
+        ds = xr.Dataset(data, coords={**coords, KEY: ("point", self.column(KEY).astype(np.uint64))})
+        ds.attrs.update({p: str(v[0]) for p in PROVENANCE if len(set(v := self.column(p).tolist())) == 1})
+        combos = {tuple(r.get(a) for a in self.axes) for r in self.rows}
+        if self.axes and len(combos) == len(self.rows):
+            ds = ds.set_index(point=list(self.axes)).unstack("point")
+        return ds
+
+    def to_parquet(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_pandas` as parquet (array outputs as nested lists).  Needs pyarrow."""
+        frame = self.to_pandas()
+        for name in self.arrays:
+            frame[name] = [None if a is None else a.tolist() for a in frame[name]]
+        path = Path(path)
+        frame.to_parquet(path, index=False)
+        return path
+
 
 # --------------------------------------------------------------------------- provenance
 

@@ -56,7 +56,7 @@ def fig01_builds(tmp_path_factory):
     return {**out, "stdout": buf.getvalue()}
 
 
-@pytest.mark.parametrize("ext", ["pdf", "png"])
+@pytest.mark.parametrize("ext", ["pdf", "png", "data.npz"])
 def test_fig01_reruns_are_byte_identical(fig01_builds, ext):
     files = [fig01_builds[k] / f"{FIG01}.{ext}" for k in ("cli", "subprocess")]
     data = [f.read_bytes() for f in files]
@@ -71,6 +71,15 @@ def test_fig01_pdf_is_vector_with_embedded_truetype_and_fixed_metadata(fig01_bui
     assert b"CreationDate" not in pdf and b"Matplotlib" not in pdf and b"(muon-lab figures)" in pdf
 
 
+def test_fig01_writes_the_numbers_it_plots_beside_it(fig01_builds):
+    from figures import fig01_newton_schulz as fig
+
+    _, data = fig.results(True)
+    with np.load(fig01_builds["cli"] / f"{FIG01}.data.npz") as saved:
+        for key in ("delta_op", "alignment", "overshoot"):
+            np.testing.assert_array_equal(saved[f"{FIG01}/measured/{key}"], data[key])
+
+
 def test_fig01_png_has_no_software_chunk(fig01_builds):
     png = (fig01_builds["cli"] / f"{FIG01}.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -79,8 +88,8 @@ def test_fig01_png_has_no_software_chunk(fig01_builds):
 
 def test_lab_figures_prints_a_summary(fig01_builds):
     text = fig01_builds["stdout"]
-    assert "wrote 2 files for 1 figure(s)" in text
-    for ext in ("pdf", "png"):
+    assert "wrote 3 files for 1 figure(s)" in text
+    for ext in ("pdf", "png", "data.npz"):
         assert f"{FIG01}.{ext}" in text
     assert "KiB" in text and f"{FIG01}:" in text and " s" in text
 

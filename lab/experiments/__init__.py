@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.results import record
 from lab.sweeps import PROJECT_PACKAGES
 
 __all__ = [
@@ -62,6 +63,10 @@ class Experiment:
     measured: Mapping[str, Any]
     theoretical: Mapping[str, Any]
     meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # figures and `lab check --export` collect the data behind what they show
+        record(self)
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         yield self.measured
