@@ -113,7 +113,7 @@ def compute(cfg: dict) -> dict[str, np.ndarray]:
 def results(quick: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
     """The configuration and its numbers, from the on-disk cache (computed and stored when missing)."""
     from lab.cache import Cache, code_version
-    from lab.sweeps import default_code
+    from lab.sweeps import default_code, project_version
 
     cfg = config(quick)
     # the whole project and this module, as every sweep's key (no hand-written module list)
@@ -124,7 +124,8 @@ def results(quick: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
     if entry is not None:
         return cfg, entry.arrays
     data = compute(cfg)
-    cache.store(NAME, key, data, config=cfg, salt=salt)
+    cache.store(NAME, key, data, config=cfg, salt=salt,
+                extra={"provenance": {"project_version": project_version()}})
     return cfg, data
 
 

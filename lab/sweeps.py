@@ -436,6 +436,11 @@ def _default_backend_dtype(point: Mapping[str, Any]) -> tuple[str, str]:
 PROJECT_PACKAGES = ("lab", "problems", "bounds")
 
 
+def project_version() -> str:
+    """The code version of the whole project now (``lab cache prune`` drops entries of older ones)."""
+    return code_version(*PROJECT_PACKAGES)
+
+
 def default_code(compute: Callable) -> tuple[Any, ...]:
     """What the code-version salt always hashes: the project packages and ``compute``'s module.
 
@@ -722,7 +727,7 @@ def run_sweep(
         configs.append({"points": c, "backend": backend, "dtype": dtype})
     keys = [Cache.key(name, cfg, salt) for cfg in configs]
     stats = SweepStats(points=len(points), chunks=len(chunks))
-    here = dict(_static_provenance(), code_version=salt)
+    here = dict(_static_provenance(), code_version=salt, project_version=project_version())
 
     results: dict[int, dict[str, np.ndarray]] = {}
     provenance: dict[int, dict[str, Any]] = {}
