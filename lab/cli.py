@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 
 import lab.commands
+from lab.sweeps import show_progress
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,12 +23,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Theory-verification laboratory for Muon-type (LMO-based) optimizers.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="more messages on stderr (-v: what each sweep loads and computes; -vv: debug)",
+    )
+    level.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr, no progress bars")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(lab.commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"lab.commands.{info.name}")
         if hasattr(module, "register"):
             module.register(sub)
     return parser
+
+
+def _configure_output(args: argparse.Namespace) -> None:
+    """Logging level and progress bars from -q / -v (messages go to stderr; results to stdout)."""
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    level = logging.ERROR if args.quiet else levels[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="lab: %(message)s", stream=sys.stderr, force=True)
+    show_progress(not args.quiet and sys.stderr.isatty())
 
 
 def _version() -> str:
@@ -44,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     tune_allocator()  # reuse freed multi-MiB array buffers (see its docstring); results unchanged
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_output(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

@@ -33,6 +33,7 @@ import csv
 import functools
 import inspect
 import itertools
+import logging
 import math
 import os
 import re
@@ -43,10 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from lab.backend import to_numpy
 from lab.cache import Cache, check_name, code_version, static_provenance
 from lab.random import derive_key
+
+log = logging.getLogger(__name__)
 
 #: Name of the per-point random key added to every point; it cannot be an axis name.
 KEY = "key"
@@ -564,6 +568,16 @@ def _run_dask(compute, todo, scheduler, n_jobs) -> Iterator[tuple[int, dict[str,
 
 _EXECUTION: dict[str, Any] = {}
 
+#: Show a progress bar over chunks for every sweep that computes something (the CLI turns this on
+#: for `lab check`, `lab figures` and `lab mutate` on a terminal unless -q); ``progress=True``
+#: forces a bar for one call.
+_PROGRESS = {"on": False}
+
+
+def show_progress(on: bool = True) -> None:
+    """Session switch for the sweeps' progress bars (stderr)."""
+    _PROGRESS["on"] = bool(on)
+
 
 def _session_n_jobs() -> int:
     if "n_jobs" in _EXECUTION:
@@ -678,7 +692,8 @@ def run_sweep(
         running scheduler.  Results are identical in all cases.  Outputs travel back to
         this process, which alone writes the cache (workers need no shared disk).
     progress : bool
-        Show a tqdm bar over chunks.
+        Show a tqdm bar over chunks (stderr).  Without it a bar still appears when the session
+        asks for bars (:func:`show_progress`, set by the CLI) and the sweep computes something.
     by : axis names, optional
         Structural axes (see :meth:`Grid.chunks`).
     key_axes : axis names, optional
@@ -744,10 +759,11 @@ def run_sweep(
     stats.chunks_corrupt = (store.corrupt - corrupt_before) if store else 0
 
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(chunks), initial=stats.chunks_loaded, desc=name, unit="chunk")
+    log.info(
+        "%s: %d chunks, %d from the cache, %d to compute", name, len(chunks), stats.chunks_loaded, len(todo)
+    )
+    if progress or (_PROGRESS["on"] and todo):
+        bar = tqdm(total=len(chunks), initial=stats.chunks_loaded, desc=name, unit="chunk", leave=False)
     try:
         if todo:
             runner = (
