@@ -28,3 +28,28 @@ def test_verbose_says_what_each_sweep_loads_and_computes(tmp_path):
 def test_quiet_and_verbose_exclude_each_other(tmp_path):
     out = _lab("-q", "-v", "problems", cache=tmp_path)
     assert out.returncode == 2 and "not allowed with" in out.stderr
+
+
+def test_figures_json_lists_and_reports_what_it_wrote(tmp_path):
+    import json
+
+    listing = json.loads(_lab("figures", "--list", "--json", cache=tmp_path).stdout)
+    assert {"name", "caption", "module"} <= set(listing[0])
+    out = _lab("figures", "fig08", "--quick", "--out", str(tmp_path / "f"), "--json", cache=tmp_path)
+    assert out.returncode == 0, out.stderr
+    built = json.loads(out.stdout)["figures"][0]
+    names = {Path(f["path"]).name for f in built["files"]}
+    assert {"fig08_s4_flattening.pdf", "fig08_s4_flattening.png", "fig08_s4_flattening.data.npz"} == names
+    assert all(f["bytes"] == Path(f["path"]).stat().st_size for f in built["files"])
+
+
+def test_bench_json_carries_machine_targets_and_rows(tmp_path):
+    import json
+
+    out = _lab("bench", "--quick", "--sections", "batched", "--batches", "4", "--dtypes", "float64",
+               "--repeats", "1", "--in-process", "--quiet", "--out", str(tmp_path / "b"), "--json",
+               cache=tmp_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["machine"]["blas"] and report["rows"] and report["targets"]["total"] >= 1
+    assert any(f.endswith("bench_batched.png") for f in report["files"])

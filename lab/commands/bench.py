@@ -9,8 +9,10 @@ lab bench --sections batched sweep --out /tmp/b
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from lab.bench.report import SECTIONS
@@ -97,6 +99,9 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument(
+        "--json", action="store_true", help="print the machine, the targets and every row as JSON"
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="run every section in this process (default: each in a fresh interpreter, so that no "
@@ -144,6 +149,16 @@ def run(args: argparse.Namespace) -> int:
     csv_path, md_path = report.write(args.out)
     targeted = report.targets()
     missed = [r for r in targeted if r.met == "no"]
+    if args.json:
+        print(json.dumps({
+            "machine": report.machine, "settings": report.settings,
+            "files": [str(csv_path), str(md_path), *map(str, sorted(Path(args.out).glob("bench_*.png")))],
+            "targets": {"met": len(targeted) - len(missed), "total": len(targeted)},
+            "rows": [asdict(r) for r in report.rows],
+            "findings": report.findings,
+            "failures": report.failures,
+        }, indent=1, default=str))
+        return 3 if report.failures else 1 if (args.strict and missed) else 0
     print(f"wrote {csv_path} and {md_path} ({len(report.rows)} rows, {time.perf_counter() - start:.0f} s)")
     print(f"targets met: {len(targeted) - len(missed)} of {len(targeted)}")
     for r in missed:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def register(subparsers) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default figures/out/)")
     parser.add_argument("--quick", action="store_true", help="reduced versions (seconds; for tests)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json", action="store_true", help="print what was written as JSON (figures, files, bytes, seconds)"
+    )
     add_execution_options(parser)
     parser.set_defaults(func=run)
 
@@ -34,6 +38,10 @@ def _run(args: argparse.Namespace) -> int:
     from figures.registry import OUT_DIR, build, discover, resolve
 
     registry = discover()
+    if args.list and args.json:
+        listing = [{"name": s.name, "caption": s.caption, "module": s.module} for s in registry.values()]
+        print(json.dumps(listing, indent=1))
+        return 0
     if args.list:
         width = max((len(name) for name in registry), default=0)
         for spec in registry.values():
@@ -49,12 +57,22 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     results = []
-    bar = tqdm(specs, unit="figure", disable=args.no_progress, file=sys.stderr, leave=False)
+    bar = tqdm(specs, unit="figure", disable=args.no_progress or args.json, file=sys.stderr, leave=False)
     for spec in bar:
         bar.set_description(spec.name)
         results.append(build(spec, out_dir, quick=args.quick))
     bar.close()
 
+    if args.json:
+        print(json.dumps({
+            "out_dir": str(out_dir),
+            "figures": [
+                {"name": r.name, "seconds": round(r.seconds, 3),
+                 "files": [{"path": str(p), "bytes": p.stat().st_size} for p in r.paths]}
+                for r in results
+            ],
+        }, indent=1))
+        return 0
     print(f"wrote {sum(len(r.paths) for r in results)} files for {len(results)} figure(s) into {out_dir}")
     for result in results:
         for path in result.paths:
