@@ -13,6 +13,7 @@ from collections.abc import Callable
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """``--n-jobs`` and ``--scheduler``: where the sweeps of this command run (lab.sweeps.execution)."""
     parser.add_argument(
+        "-j",
         "--n-jobs",
         type=int,
         default=None,

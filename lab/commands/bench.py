@@ -62,7 +62,7 @@ def register(subparsers) -> None:
         help="short run: n in {256, 512}, B in {64, 1024}, 100 sweep steps, 3 repeats",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("build/bench"), help="output folder (default build/bench/)"
+        "-o", "--out", type=Path, default=Path("build/bench"), help="output folder (default build/bench/)"
     )
     parser.add_argument(
         "--sections",

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("names", nargs="*", metavar="NAME", help="names or figNN aliases (default: all)")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default figures/out/)")
+    parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default figures/out/)")
     parser.add_argument("--quick", action="store_true", help="reduced versions (seconds; for tests)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
