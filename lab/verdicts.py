@@ -1,0 +1,169 @@
+"""The verdicts document: what ``lab check --json`` prints and ``build/check/verdicts.json`` holds.
+
+One schema for both (``muon-lab.verdicts/2``)::
+
+    {"schema": "muon-lab.verdicts/2",
+     "provenance": {"git_revision", "git_dirty", "python", "numpy", ..., "date", "machine"},
+     "summary": {"verdicts": n, "holds": n, "violated": n, "inconclusive": n, "error": n},
+     "rows": [row, ...]}
+
+Every row is typed: ``claim``, ``check``, ``source``, ``problem``, ``verdict`` (strings);
+``bound`` and ``measured`` (numbers or null) with ``bound_text`` / ``measured_text`` (the
+formula or description when the value is not a number, else null); ``worst_ratio``,
+``slope``, ``ci_lo``, ``ci_hi`` (numbers or null); ``details`` (an object, not JSON text).
+
+:func:`load_verdicts` also reads the first schema (``muon-lab.verdicts/1``: ``bound`` and
+``measured`` mixed strings and numbers, ``details`` as JSON text) and returns rows of the
+second, so older files keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lab.results import provenance
+
+__all__ = ["SCHEMA", "OLD_SCHEMAS", "typed_row", "document", "write_verdicts", "load_verdicts", "export"]
+
+SCHEMA = "muon-lab.verdicts/2"
+OLD_SCHEMAS = ("muon-lab.verdicts/1",)
+OUTCOMES = ("holds", "violated", "inconclusive", "error")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or _number(value) is not None else str(value)
+
+
+def typed_row(verdict: Any) -> dict[str, Any]:
+    """A verdict (``lab.stats.Verdict``, or a row of either schema) as a typed row."""
+    row = verdict.as_row() if hasattr(verdict, "as_row") else dict(verdict)
+    details = row.get("details") or {}
+    if isinstance(details, str):
+        try:
+            details = json.loads(details)
+        except ValueError:
+            details = {"text": details}
+    bound, measured = row.get("bound"), row.get("measured")
+    return {
+        "claim": str(row["claim"]),
+        "check": str(details.get("check", row.get("check", ""))) if isinstance(details, Mapping) else "",
+        "source": row.get("source"),
+        "problem": row.get("problem"),
+        "verdict": row.get("verdict"),
+        "bound": _number(bound),
+        "bound_text": row.get("bound_text", _text(bound)),
+        "measured": _number(measured),
+        "measured_text": row.get("measured_text", _text(measured)),
+        "worst_ratio": _number(row.get("worst_ratio")),
+        "slope": _number(row.get("slope")),
+        "ci_lo": _number(row.get("ci_lo")),
+        "ci_hi": _number(row.get("ci_hi")),
+        "details": details,
+    }
+
+
+def document(verdicts: Iterable[Any], *, meta: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The verdicts document (module docstring) for ``verdicts``."""
+    rows = [typed_row(v) for v in verdicts]
+    for i, row in enumerate(rows):
+        if row["verdict"] not in OUTCOMES:
+            raise ValueError(f"verdicts: rows[{i}] ({row['claim']}) has verdict {row['verdict']!r}, "
+                             f"not one of {OUTCOMES}")
+    summary = {"verdicts": len(rows), **{k: sum(r["verdict"] == k for r in rows) for k in OUTCOMES}}
+    return {"schema": SCHEMA, "provenance": dict(provenance() if meta is None else meta),
+            "summary": summary, "rows": rows}
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    """JSON text of a document (no NaN: non-finite numbers are already null)."""
+    return json.dumps(doc, indent=1, allow_nan=False, default=str) + "\n"
+
+
+def write_verdicts(verdicts: Iterable[Any], path: str | os.PathLike, *,
+                   meta: Mapping[str, str] | None = None) -> Path:
+    """Write the document atomically (temporary file, then rename); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(dumps(document(verdicts, meta=meta)))
+    os.replace(tmp, path)
+    return path
+
+
+def load_verdicts(path: str | os.PathLike) -> list[dict[str, Any]] | None:
+    """Typed rows of a verdicts file of either schema; ``None`` when there is no file.
+
+    Raises
+    ------
+    ValueError
+        Not JSON, an unknown schema, or a row without ``claim`` or with an unknown ``verdict``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") not in (SCHEMA, *OLD_SCHEMAS):
+        raise ValueError(f"{path}: expected a JSON object with schema {SCHEMA!r}")
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: 'rows' must be a list")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("claim"), str) or not row["claim"]:
+            raise ValueError(f"{path}: rows[{i}] must be an object with a non-empty string 'claim'")
+        if row.get("verdict") not in OUTCOMES:
+            raise ValueError(f"{path}: rows[{i}] has verdict {row.get('verdict')!r}, not one of {OUTCOMES}")
+        out.append(typed_row(row))
+    return out
+
+
+def export(
+    out_dir: str | os.PathLike,
+    verdicts: Iterable[Any],
+    experiments: Iterable[Any],
+    *,
+    claims: Mapping[str, Iterable[str]] | None = None,
+    meta: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """``lab check --export DIR``: the long tables behind the verdicts, as parquet (needs pyarrow).
+
+    ``measurements.parquet``: one row per measured number of every experiment the checks ran
+    (:func:`lab.results.long_table`: experiment, claim, quantity, axes, measured, theoretical,
+    provenance).  ``verdicts.parquet``: one row per verdict (the typed rows, ``details`` as JSON
+    text), with the same provenance columns.  Returns the two paths.
+    """
+    import pandas as pd  # optional dependency (the "data" extra)
+
+    from lab.results import long_table
+
+    meta = dict(provenance() if meta is None else meta)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    measurements = out / "measurements.parquet"
+    long_table(experiments, claims=claims, meta=meta).to_parquet(measurements, index=False)
+    rows = [dict(typed_row(v), details=json.dumps(typed_row(v)["details"], sort_keys=True, default=str))
+            for v in verdicts]
+    frame = pd.DataFrame(rows)
+    for key, value in meta.items():
+        frame[key] = value
+    table = out / "verdicts.parquet"
+    frame.to_parquet(table, index=False)
+    return [measurements, table]
