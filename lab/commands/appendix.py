@@ -60,8 +60,23 @@ def missing_verdicts(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab.appendix import build_appendix
+    from lab.appendix import DEFAULT_VERDICTS, build_appendix, load_verdicts
+    from lab.preflight import writable_dir
 
+    # Usage errors, before anything is written: a verdicts file named but absent or unreadable, an
+    # output folder that cannot be created.  (The default verdicts file may be absent: the appendix
+    # then says "not run yet", and a note says so.)
+    try:
+        if args.verdicts != DEFAULT_VERDICTS and not args.verdicts.is_file():
+            raise ValueError(f"--verdicts: no such file {str(args.verdicts)!r}")
+        try:
+            load_verdicts(args.verdicts)
+        except ValueError as exc:
+            raise ValueError(f"--verdicts: {exc}") from None
+        writable_dir(args.out, "--out")
+    except ValueError as exc:
+        print(f"lab appendix: error: {exc}", file=sys.stderr)
+        return 2
     try:
         result = build_appendix(args.out, verdicts=args.verdicts, figures_dir=args.figures, pdf=args.pdf)
     except (ValueError, RuntimeError) as exc:

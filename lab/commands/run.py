@@ -200,7 +200,10 @@ def load_config(args) -> dict:
     if args.config is not None:
         if not args.config.is_file():
             raise ValueError(f"config: no such file {str(args.config)!r}")
-        data = tomllib.loads(args.config.read_text())
+        try:
+            data = tomllib.loads(args.config.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"config {str(args.config)!r}: not a TOML file ({exc})") from None
         unknown = sorted(set(data) - set(cfg))
         if unknown:
             raise ValueError(f"config: unknown table(s) {unknown}; allowed: {sorted(cfg)}")
