@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# With a CUDA device (nvidia-smi lists one) the gpu extra (CuPy) is installed too, so the gpu tests run.
+EXTRAS ?= $(if $(shell nvidia-smi -L 2>/dev/null | grep -q GPU && echo yes),dev$(,)dist$(,)gpu,dev$(,)dist)
+, := ,
 
 .PHONY: all venv test test-slow figures appendix bench lint clean check
 
@@ -11,7 +14,7 @@ all: figures
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,dist]'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -22,7 +22,7 @@ One JSON object; :func:`write_verdicts` writes it from :class:`lab.stats.Verdict
       "schema": "muon-lab.verdicts/1",
       "rows": [                      # one per checked claim: Verdict.as_row()
         {"claim": "S1-I1",           # claim id; linked to the theorem when it names one   (required)
-         "verdict": "holds",         # "holds" | "violated" | "inconclusive"                (required)
+         "verdict": "holds",         # "holds" | "violated" | "inconclusive" | "error"        (required)
          "source": "lab derivation consistent with S1 (claim ...)",
          "problem": "quadratic 8x8, spectral geometry",
          "bound": 0.31,              # the bound / predicted exponent (number or formula text)

@@ -16,11 +16,21 @@ import sys
 import lab.commands
 from lab.sweeps import show_progress
 
+EXIT_STATUS = """\
+exit status:
+  0  every expectation met
+  1  a verdict broke its expectation (a bound or predicted trend violated; a planted bug not caught)
+  2  usage or environment error (bad option, unusable cache directory or scheduler), before any work
+  3  an experiment raised; its rows say 'error'
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lab",
         description="Theory-verification laboratory for Muon-type (LMO-based) optimizers.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     level = parser.add_mutually_exclusive_group()
@@ -62,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_output(args)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        parser.print_usage(sys.stderr)
+        print("lab: error: a COMMAND is required (lab --help lists them)", file=sys.stderr)
+        return 2
     return int(args.func(args) or 0)
 
 

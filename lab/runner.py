@@ -71,6 +71,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+import problems
 from lab.backend import backend_name, namespace, to_numpy
 from lab.optimizers.base import Optimizer, check_params, gradient_fn, has_sample_interface, tree_where
 from lab.random import RNG
@@ -123,7 +124,14 @@ def batch_grid(seed=(0,), **axes) -> BatchGrid:
         raise ValueError(f"seed must be a non-empty 1-D sequence of integers, got {seed!r}")
     vals = {}
     for name, v in axes.items():
-        arr = np.asarray(list(v) if not isinstance(v, np.ndarray) else v, dtype=np.float64)
+        items = list(v) if not isinstance(v, np.ndarray) else v.tolist()
+        bad = [x for x in items if isinstance(x, bool) or not isinstance(x, (int, float, np.number))]
+        if bad and not all(isinstance(x, list) for x in items):
+            raise ValueError(
+                f"{name} must be a non-empty 1-D sequence of numbers, got {v!r} "
+                f"({bad[0]!r} is a {type(bad[0]).__name__})"
+            )
+        arr = np.asarray(items, dtype=np.float64)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got {v!r}")
         vals[name] = arr
@@ -479,7 +487,8 @@ def run(
 
     Parameters
     ----------
-    problem : a :class:`problems.base.Problem` (batched f, grad, sample, stochastic_grad, x0).
+    problem : a :class:`problems.base.Problem` (batched f, grad, sample, stochastic_grad, x0), or
+        the name of a registered problem (``problems.REGISTRY``), built with its default parameters.
     optimizer : a :class:`lab.optimizers.Optimizer` (hyperparameter arrays broadcast over the batch).
     steps : int ≥ 1, the number of steps T.
     seeds : int, integer array (the batch shape is its shape) or a :class:`lab.random.RNG`.
@@ -511,6 +520,12 @@ def run(
         ``stochastic_grad``, or record="oracle" for a method without an oracle.
     """
     # ---- validation (no work before this block is through) ----------------------------------
+    if isinstance(problem, str):
+        if problem not in problems.REGISTRY:
+            raise ValueError(
+                f"problem must be a Problem or one of {sorted(problems.REGISTRY)}, got {problem!r}"
+            )
+        problem = problems.make(problem)
     steps = _check_steps(steps)
     ckpts = _resolve_checkpoints(checkpoints, steps)
     record = _check_record(record)

@@ -24,7 +24,8 @@ import numpy as np
 
 #: Seed used when ``rng`` is None, so intervals are reproducible by default.
 DEFAULT_SEED = 20261122
-VERDICTS = ("holds", "violated", "inconclusive")
+#: "error": the experiment behind the claim raised, so nothing was measured (never a judgement).
+VERDICTS = ("holds", "violated", "inconclusive", "error")
 
 
 def _rng(rng: Any) -> np.random.Generator:
@@ -363,7 +364,7 @@ class Verdict:
     problem : the test problem and its configuration.
     bound : the bound or the expected exponent (number or formula text).
     measured : the measured quantity (number or description).
-    verdict : one of "holds", "violated", "inconclusive".
+    verdict : one of "holds", "violated", "inconclusive", or "error" (the experiment raised).
     worst_ratio : worst measured/bound ratio (ratio checks).
     slope, ci : fitted slope and its (lo, hi) interval (rate checks).
     details : anything else (grid, seeds, window, where the worst ratio occurred ...).

@@ -531,30 +531,56 @@ def _run_local(compute, todo, n_jobs) -> Iterator[tuple[int, dict[str, np.ndarra
     yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(job)(i, p) for i, p in todo)
 
 
+def start_client(scheduler: Any, n_jobs: int | None = None) -> tuple[Any, Any]:
+    """``(client, cluster)`` for ``scheduler`` "local" (a new LocalCluster) or an address.
+
+    "local" starts ``n_jobs`` worker processes (all cores when ``n_jobs`` is None or negative), one
+    thread each, on loopback, with no dashboard on a fixed port; ``cluster`` is None for an address.
+    The client is not made the process default (a library must not change its caller's default),
+    so callers pass it explicitly.  A scheduler that cannot be reached raises :class:`SchedulerError`
+    (the connect timeout is Dask's ``distributed.comm.timeouts.connect``).
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - distributed is a declared optional dependency
+        raise SchedulerError("a Dask scheduler needs dask.distributed: pip install -e '.[dist]'") from exc
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=n_jobs if n_jobs and n_jobs > 0 else None,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no fixed port, loopback only
+        )
+        try:
+            return Client(cluster, set_as_default=False), cluster
+        except BaseException:
+            cluster.close()
+            raise
+    try:
+        return Client(scheduler, set_as_default=False), None
+    except (OSError, TimeoutError) as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        raise SchedulerError(f"scheduler {scheduler!r}: cannot connect ({reason})") from None
+
+
+class SchedulerError(ValueError):
+    """The Dask scheduler named by ``scheduler=`` / ``--scheduler`` / ``$LAB_SCHEDULER`` is unusable."""
+
+
 def _run_dask(compute, todo, scheduler, n_jobs) -> Iterator[tuple[int, dict[str, np.ndarray], float]]:
+    from distributed import Client, as_completed
+
+    cluster = None
+    client = scheduler if isinstance(scheduler, Client) else None
     try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("scheduler=... needs dask.distributed: pip install -e '.[dist]'") from exc
-    cluster = client = None
-    try:
-        if isinstance(scheduler, Client):
-            client = scheduler
-        elif scheduler == "local":
-            cluster = LocalCluster(
-                n_workers=None if n_jobs < 0 else n_jobs,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no fixed port, loopback only
-            )
-            client = Client(cluster, set_as_default=False)
-        else:
-            client = Client(scheduler, set_as_default=False)
+        if client is None:
+            client, cluster = start_client(scheduler, n_jobs)
         futures = {client.submit(_compute_chunk, compute, p, pure=False): i for i, p in todo}
         try:
-            for fut in as_completed(futures):
+            # The client is not the process default: as_completed must be given its loop.
+            for fut in as_completed(futures, loop=client.loop):
                 arrays, sec = fut.result()
                 yield futures[fut], arrays, sec
         finally:
@@ -617,21 +643,7 @@ def execution(*, n_jobs: int | None = None, scheduler: Any = None) -> Iterator[A
     cluster = client = None
     try:
         if scheduler is not None and isinstance(scheduler, str):
-            from distributed import Client, LocalCluster
-
-            if scheduler == "local":
-                workers = n_jobs if n_jobs and n_jobs > 0 else None
-                cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                )
-                client = Client(cluster, set_as_default=False)
-            else:
-                client = Client(scheduler, set_as_default=False)
+            client, cluster = start_client(scheduler, n_jobs)
             _EXECUTION["scheduler"] = client
         elif scheduler is not None:
             _EXECUTION["scheduler"] = scheduler

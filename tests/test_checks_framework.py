@@ -54,14 +54,24 @@ def test_select_by_prefix_and_unknown(scratch_check):
         checks.select(only=["no-such-check"])
 
 
-def test_run_checks_reports_errors_as_inconclusive(scratch_check):
+def test_run_checks_reports_errors_as_error_never_a_verdict(scratch_check):
     def broken(*, quick, mutation=None):
         raise RuntimeError("boom")
 
     scratch_check("ZZ-broken", broken)
     (v,) = checks.run_checks(only=["ZZ-broken"])
-    assert v.verdict == "inconclusive" and "boom" in v.measured
+    assert v.verdict == "error" and "boom" in v.measured
     assert v.details["quick"] is False
+    assert checks.get_check("ZZ-broken").problems([v])  # an error never meets an expectation
+
+
+def test_an_error_breaks_an_empirical_check_too(scratch_check):
+    scratch_check("ZZ-emp", lambda *, quick, mutation=None: _verdict("ZZ-emp"), empirical=True)
+    c = checks.get_check("ZZ-emp")
+    holds = _verdict("ZZ-emp")
+    error = _verdict("ZZ-emp", verdict="error")
+    assert c.problems([holds]) == []
+    assert c.problems([holds, error])  # the decisive verdict does not hide the error
 
 
 def test_undeclared_mutation_is_rejected(scratch_check):

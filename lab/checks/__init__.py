@@ -112,8 +112,9 @@ class Check:
     def problems(self, verdicts: Sequence[Verdict]) -> list[str]:
         """The verdicts that break this check's expectation (empty when it is met)."""
         if self.empirical:
-            decisive = [v for v in verdicts if v.verdict != "inconclusive"]
-            return [] if decisive else [f"{self.id}: no decisive verdict"]
+            errors = [str(v) for v in verdicts if v.verdict == "error"]
+            decisive = [v for v in verdicts if v.verdict in ("holds", "violated")]
+            return errors or ([] if decisive else [f"{self.id}: no decisive verdict"])
         bad = []
         for v in verdicts:
             allowed = ("holds", "inconclusive") if v.claim in self.report_only else ("holds",)
@@ -210,7 +211,11 @@ def select(*, quick: bool = False, only: Iterable[str] | None = None) -> list[Ch
 def run_checks(
     *, quick: bool = False, only: Iterable[str] | None = None, progress: Callable[[Check], None] | None = None
 ) -> list[Verdict]:
-    """Run the selected checks; a check that raises becomes an "inconclusive" verdict naming the error."""
+    """Run the selected checks; a check that raises becomes an "error" verdict naming the exception.
+
+    An error is never a judgement of the claim: it is neither "holds" nor "inconclusive", and
+    ``lab check`` exits 3 when one occurs.
+    """
     verdicts: list[Verdict] = []
     for c in select(quick=quick, only=only):
         if progress is not None:
@@ -226,7 +231,7 @@ def run_checks(
                     problem="-",
                     bound="-",
                     measured=f"error: {type(exc).__name__}: {exc}",
-                    verdict="inconclusive",
+                    verdict="error",
                 )
             ]
         seconds = time.perf_counter() - t0
@@ -267,13 +272,13 @@ def ledger(verdicts: Iterable[Verdict | Mapping[str, Any]] = ()) -> list[dict[st
 
     def worst(vs: list[Verdict]) -> str:
         names = {v.verdict for v in vs}
-        for name in ("violated", "inconclusive", "holds"):
+        for name in ("error", "violated", "inconclusive", "holds"):
             if name in names:
                 return name
         return "not run"
 
     def summary(vs: list[Verdict]) -> str:
-        counts = {k: sum(v.verdict == k for v in vs) for k in ("holds", "violated", "inconclusive")}
+        counts = {k: sum(v.verdict == k for v in vs) for k in ("holds", "violated", "inconclusive", "error")}
         return ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "not run"
 
     covered: dict[str, list[Check]] = {}

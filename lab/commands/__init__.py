@@ -28,14 +28,27 @@ def add_execution_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_with_execution(args: argparse.Namespace, body: Callable[[argparse.Namespace], int]) -> int:
-    """Validate --n-jobs/--scheduler (exit 2 with the message), then run ``body`` inside that context."""
+    """Check the environment, then run ``body`` inside the execution context.
+
+    Before any work: the cache directory must be writable, ``--n-jobs``/``$LAB_N_JOBS`` and
+    ``--scheduler``/``$LAB_SCHEDULER`` valid, and the scheduler reachable; otherwise the error is
+    printed with the parameter's name and the exit status is 2.
+    """
+    from lab.preflight import check_cache_dir, session_n_jobs, session_scheduler
     from lab.sweeps import execution
 
-    context = execution(n_jobs=args.n_jobs, scheduler=args.scheduler)
     try:
-        context.__enter__()  # validates both options before any work
+        check_cache_dir()
+        n_jobs = session_n_jobs(args.n_jobs)
+        scheduler, origin = session_scheduler(args.scheduler)
     except ValueError as exc:
-        print(f"lab {args.command}: {exc}", file=sys.stderr)
+        print(f"lab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    context = execution(n_jobs=n_jobs, scheduler=scheduler)
+    try:
+        context.__enter__()  # validates both options and connects before any work
+    except ValueError as exc:
+        print(f"lab {args.command}: error: {origin}: {exc}", file=sys.stderr)
         return 2
     try:
         return body(args)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -31,9 +32,51 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from lab.appendix import build_appendix
+def missing_verdicts(path: Path) -> list[str]:
+    """What the verdicts file lacks: no file, or the registered checks with no row in it."""
+    from lab.appendix import load_verdicts
+    from lab.checks import load_all
 
+    try:
+        rows = load_verdicts(path)
+    except ValueError:
+        return []  # build_appendix has already reported an unreadable file
+    if rows is None:
+        return [f"no verdicts file {path}: every verdict reads 'not run yet' (run `lab check` first)"]
+    seen = set()
+    for row in rows:
+        try:
+            seen.add(json.loads(row.get("details") or "{}").get("check"))
+        except (TypeError, ValueError, AttributeError):
+            pass
+        seen.add(str(row["claim"]).split("[", 1)[0].strip())
+    missing = [cid for cid in load_all() if cid not in seen]
+    if not missing:
+        return []
+    return [
+        f"{path} has no verdict for {len(missing)} check(s): {', '.join(missing)}; they read "
+        f"'not run' (fill them with `lab check --only {missing[0]} ...`, or run `lab check`)"
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    from lab.appendix import DEFAULT_VERDICTS, build_appendix, load_verdicts
+    from lab.preflight import writable_dir
+
+    # Usage errors, before anything is written: a verdicts file named but absent or unreadable, an
+    # output folder that cannot be created.  (The default verdicts file may be absent: the appendix
+    # then says "not run yet", and a note says so.)
+    try:
+        if args.verdicts != DEFAULT_VERDICTS and not args.verdicts.is_file():
+            raise ValueError(f"--verdicts: no such file {str(args.verdicts)!r}")
+        try:
+            load_verdicts(args.verdicts)
+        except ValueError as exc:
+            raise ValueError(f"--verdicts: {exc}") from None
+        writable_dir(args.out, "--out")
+    except ValueError as exc:
+        print(f"lab appendix: error: {exc}", file=sys.stderr)
+        return 2
     try:
         result = build_appendix(args.out, verdicts=args.verdicts, figures_dir=args.figures, pdf=args.pdf)
     except (ValueError, RuntimeError) as exc:
@@ -42,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result.tex} and {len(result.fragments)} fragments "
           f"({len(result.figures)} figures; verdicts {'found' if result.verdicts_found else 'not run yet'})")
     for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for note in missing_verdicts(args.verdicts):
         print(f"note: {note}", file=sys.stderr)
     if result.pdf is not None:
         print(f"built {result.pdf} ({result.pdf.stat().st_size / 1024:.0f} KiB)")

@@ -8,10 +8,13 @@
     lab check --mutation double_step   # run the checks against a planted bug: they must fail
 
 The verdicts are also written to ``build/check/verdicts.json`` (schema "muon-lab.verdicts/1",
-read by ``lab appendix``), unless ``--no-write`` or ``--mutation`` is given.  Exit status: 0 when
-every check meets its expectation, 1 when a lab bound or predicted trend is violated (an empirical
-claim of a paper measured on the lab's analogue is reported, not failed: ``Check.empirical``; with
-``--mutation``: 1 when a planted bug is not caught), 2 for bad arguments.
+read by ``lab appendix``), unless ``--no-write`` or ``--mutation`` is given; with ``--only``, the
+rows of the checks that ran replace theirs in an existing file and the other rows are kept.
+Exit status (:data:`EXIT_CODES`): 0 when every check meets its expectation, 1 when a lab bound or
+predicted trend is violated (an empirical claim of a paper measured on the lab's analogue is
+reported, not failed: ``Check.empirical``; with ``--mutation``: 1 when a planted bug is not
+caught), 2 for a usage or environment error found before any work, 3 when an experiment raised
+(its rows say "error").
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ import re
 import sys
 from pathlib import Path
 
+from lab.cache import default_cache_dir
 from lab.commands import add_execution_options, run_with_execution
+
+#: Exit statuses of ``lab check`` (also in its --help and the README).
+EXIT_CODES = {
+    0: "every expectation met",
+    1: "a verdict broke its expectation (a bound or predicted trend violated; a planted bug not caught)",
+    2: "usage or environment error, reported before any work",
+    3: "an experiment raised: its rows say 'error'",
+}
 
 
 def register(subparsers) -> None:
@@ -33,6 +45,7 @@ def register(subparsers) -> None:
         help="run the bound, rate and trend checks; print verdicts",
         description="Run the verification checks (each claim of S1-S4 against its experiment) and print "
         "a table: claim, source, problem, bound, measured, worst ratio or slope ± CI, verdict.",
+        epilog="exit status: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()),
     )
     parser.add_argument("--quick", action="store_true", help="the CI subset with reduced configurations")
     parser.add_argument(
@@ -118,6 +131,14 @@ def _run(args: argparse.Namespace) -> int:
         if not chosen:
             print(f"lab check: no selected check declares mutation {args.mutation!r}", file=sys.stderr)
             return 2
+    if not args.no_write and args.mutation is None and not args.list:
+        from lab.preflight import writable_dir
+
+        try:
+            writable_dir((args.out or DEFAULT_VERDICTS).parent, "--out")
+        except ValueError as exc:
+            print(f"lab check: error: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         for c in chosen:
             flag = "quick" if c.quick else "full "
@@ -127,6 +148,15 @@ def _run(args: argparse.Namespace) -> int:
     def progress(c):
         print(f"[lab check] {c.id} ...", file=sys.stderr, flush=True)
 
+    if args.ledger:
+        print(
+            f"lab check --ledger: running {len(chosen)} checks ({'quick' if args.quick else 'full'} "
+            f"configuration) to fill the ledger; finished sweeps are loaded from the cache in "
+            f"{default_cache_dir()} (cold, the full configuration takes several minutes; --quick runs "
+            "the CI subset)",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.mutation is None:
         verdicts = run_checks(quick=args.quick, only=[c.id for c in chosen], progress=progress)
         # A lab bound or predicted trend that is violated is a failure; an empirical claim of a paper
@@ -136,8 +166,11 @@ def _run(args: argparse.Namespace) -> int:
         verdicts, failed = [], False
         for c in chosen:
             progress(c)
-            got = c.run(quick=args.quick, mutation=args.mutation)
-            caught = c.caught(c.run(quick=args.quick), got)
+            try:
+                got = c.run(quick=args.quick, mutation=args.mutation)
+                caught = c.caught(c.run(quick=args.quick), got)
+            except Exception as exc:  # noqa: BLE001 - reported as an error row, exit 3
+                got, caught = [_error_verdict(c, exc)], False
             failed |= not caught
             verdicts += [
                 Verdict(
@@ -162,14 +195,77 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(table(verdicts))
         counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
+        counts["error"] = sum(v.verdict == "error" for v in verdicts)
         print(
             f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
             + ", ".join(f"{n} {k}" for k, n in counts.items())
         )
     if not args.no_write and args.mutation is None:
-        path = write_verdicts(verdicts, args.out or DEFAULT_VERDICTS)
-        print(f"verdicts written to {path}", file=sys.stderr)
+        path = args.out or DEFAULT_VERDICTS
+        rows, kept = [v.as_row() for v in verdicts], 0
+        if args.only:
+            rows, kept = merge_rows(path, rows, {c.id for c in chosen})
+        path = write_verdicts(rows, path)
+        note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
+        print(f"verdicts written to {path}{note}", file=sys.stderr)
+    errors = [v.claim for v in verdicts if v.verdict == "error"]
+    if errors:
+        print(f"lab check: {len(errors)} experiment(s) raised: {', '.join(errors)}", file=sys.stderr)
+        return 3
     return 1 if failed else 0
+
+
+def _error_verdict(c, exc: Exception):
+    from lab.stats import Verdict
+
+    return Verdict(
+        claim=c.id,
+        source=c.source,
+        problem="-",
+        bound="-",
+        measured=f"error: {type(exc).__name__}: {exc}",
+        verdict="error",
+        details={"check": c.id, "experiment": c.experiment},
+    )
+
+
+def _row_check(row) -> str:
+    """The check id a verdicts-file row belongs to (``details.check``, else its claim's id)."""
+    try:
+        check_id = json.loads(row.get("details") or "{}").get("check")
+    except (TypeError, ValueError, AttributeError):
+        check_id = None
+    return check_id or str(row["claim"]).split("[", 1)[0].strip()
+
+
+def merge_rows(path, rows: list[dict], ran: set[str]) -> tuple[list[dict], int]:
+    """``rows`` of the checks in ``ran`` merged into the verdicts file at ``path``.
+
+    The file's rows of other (still registered) checks are kept in place; those of the checks
+    that ran are replaced by ``rows``.  Returns (merged rows, number kept).  An unreadable file
+    is replaced (its error is printed).
+    """
+    from lab.appendix import load_verdicts
+    from lab.checks import CHECKS
+
+    try:
+        old = load_verdicts(path) or []
+    except ValueError as exc:
+        print(f"lab check: replacing an unreadable verdicts file: {exc}", file=sys.stderr)
+        old = []
+    merged, placed, kept = [], False, 0
+    for row in old:
+        cid = _row_check(row)
+        if cid in ran:
+            if not placed:
+                merged += rows
+                placed = True
+        elif cid in CHECKS:
+            merged.append(row)
+            kept += 1
+    if not placed:
+        merged += rows
+    return merged, kept
 
 
 def run(args: argparse.Namespace) -> int:

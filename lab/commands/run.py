@@ -167,21 +167,28 @@ def _pairs(items, option: str) -> dict:
         key = key.strip().replace("-", "_")
         if not key:
             raise ValueError(f"{option} expects KEY=VALUE, got {item!r}")
+        if key in out:
+            raise ValueError(f"{option} {key}: given twice ({key}={out[key]!r}, then {item!r}); give it once")
         out[key] = _literal(value.strip())
     return out
 
 
 def _seeds(text) -> list[int]:
     if isinstance(text, list):
-        return [int(s) for s in text]
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in text):
+            raise ValueError(f"seeds must list integers, e.g. [0, 1, 2]; got {text!r}")
+        return list(text)
     out = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if "-" in part[1:]:
-            lo, hi = part.split("-", 1)
-            out.extend(range(int(lo), int(hi) + 1))
-        elif part:
-            out.append(int(part))
+    try:
+        for part in str(text).split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                out.extend(range(int(lo), int(hi) + 1))
+            elif part:
+                out.append(int(part))
+    except ValueError:
+        out = []
     if not out:
         raise ValueError(f"seeds must list integers, e.g. 0,1,2 or 0-9; got {text!r}")
     return out
@@ -193,7 +200,10 @@ def load_config(args) -> dict:
     if args.config is not None:
         if not args.config.is_file():
             raise ValueError(f"config: no such file {str(args.config)!r}")
-        data = tomllib.loads(args.config.read_text())
+        try:
+            data = tomllib.loads(args.config.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"config {str(args.config)!r}: not a TOML file ({exc})") from None
         unknown = sorted(set(data) - set(cfg))
         if unknown:
             raise ValueError(f"config: unknown table(s) {unknown}; allowed: {sorted(cfg)}")
@@ -273,7 +283,13 @@ def build(cfg: dict):
     _problem_defaults(oname, ocfg, problem)
     if "seeds" in run and "num_seeds" in run:
         raise ValueError("seeds and num_seeds: give one of them")
-    seeds = _seeds(run.pop("seeds")) if "seeds" in run else list(range(int(run.pop("num_seeds", 1))))
+    if "seeds" in run:
+        seeds = _seeds(run.pop("seeds"))
+    else:
+        num = run.pop("num_seeds", 1)
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ValueError(f"num_seeds must be an integer >= 1, got {num!r}")
+        seeds = list(range(num))
     sweep = cfg["sweep"]
     if sweep:
         for key, values in sweep.items():
