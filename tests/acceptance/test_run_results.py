@@ -193,11 +193,13 @@ def test_memory_guard_stops_before_any_work(tmp_path, extra):
     )
     elapsed = time.monotonic() - t0
     assert out.returncode == 2, out.stderr
-    assert "memory" in out.stderr and "--max-memory" in out.stderr and "Traceback" not in out.stderr
+    assert "lab run: error: memory: this run needs about" in out.stderr, out.stderr
+    assert "above the limit" in out.stderr and "--max-memory" in out.stderr
+    assert "Traceback" not in out.stderr
     assert elapsed < 20
     assert committed_chunks(tmp_path / "cache") == 0 and not (tmp_path / "r.csv").exists()
 
 
 def test_max_memory_must_be_a_size(tmp_path):
     out = lab([*QUICK, "--max-memory", "lots", "--out", "r"], cwd=tmp_path, cache=tmp_path / "cache")
-    assert out.returncode == 2 and "--max-memory" in out.stderr
+    assert out.returncode == 2 and "lab run: error: --max-memory must be a size" in out.stderr
