@@ -22,11 +22,20 @@ ignored and later overwritten.  Loading re-derives the key from the metadata and
 both checksums, so a truncated, corrupted or mismatched entry is detected, reported with a
 :class:`CacheCorruptionWarning`, deleted and recomputed — never returned.
 
+Concurrency: :meth:`Cache.lock` takes an exclusive lock per entry (``fcntl.flock`` on
+``<key>.lock``).  A process that computes an entry holds its lock from the miss to the commit,
+so a second process asking for the same entry waits and then loads it instead of computing it
+again.  The operating system releases a flock when its holder dies, so a lock left by a killed
+process (kill -9) is taken over at once; there is no stale-lock timeout to tune.
+
 The cache root is ``$LAB_CACHE_DIR`` or ``.lab-cache/`` in the repository root.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import functools
 import hashlib
 import importlib
@@ -414,6 +423,71 @@ class Cache:
                 p.unlink()
             except FileNotFoundError:
                 pass
+
+    @contextlib.contextmanager
+    def lock(self, name: str, key: str, *, blocking: bool = True):
+        """Hold the exclusive lock of entry (``name``, ``key``) for the ``with`` block.
+
+        Parameters
+        ----------
+        name, key : the entry.
+        blocking : wait for the lock (default); False yields at once.
+
+        Yields
+        ------
+        bool
+            True when this process holds the lock; False when ``blocking=False`` and another
+            process holds it, or when the cache directory cannot hold a lock file (read-only:
+            nothing can be stored there either, so there is nothing to serialise).
+
+        Notes
+        -----
+        The lock file is deleted on release.  A waiter that then acquires the deleted file's
+        lock notices (its inode is no longer the one at the path) and locks the new file, so
+        two processes never both believe they hold the same entry.
+        """
+        data_path, _ = self._paths(name, key)
+        path = data_path.with_suffix(".lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                yield False
+                return
+            raise
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    yield False
+                    return
+                raise
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                yield False
+                return
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the holder deleted this file on release: lock the current one
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield True
+        finally:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            os.close(fd)
 
     def clear(self, name: str) -> int:
         """Delete every entry and leftover temporary file of experiment ``name``; returns the count."""

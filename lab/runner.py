@@ -62,6 +62,7 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import time
@@ -228,21 +229,61 @@ class RunResult:
         """The metric at the last checkpoint, an array of the batch shape."""
         return self.metrics[name][-1]
 
-    def to_table(self) -> list[dict]:
-        """Rows member × checkpoint with configuration and provenance (a long table, benchopt style)."""
+    @property
+    def run_id(self) -> str:
+        """16 hex digits naming this run: a hash of its configuration and its members.
+
+        The same configuration and seeds give the same id (``lab run`` sets it from the command's
+        merged configuration; a result built by :func:`run` hashes ``config`` and ``members``).
+        """
+        rid = self.extra.get("run_id") if self.extra else None
+        if rid:
+            return str(rid)
+        from lab.cache import config_hash
+
+        body = json.dumps(
+            {"config": self.config, "members": {k: np.asarray(v).tolist() for k, v in self.members.items()}},
+            sort_keys=True,
+            default=str,
+        )
+        return config_hash(body)[:16]
+
+    def iter_table(self):
+        """The rows of :meth:`to_table`, one at a time (so that writing a large table stays small).
+
+        Columns: ``run_id``, ``member``, the member's hyperparameters (``seed``, ``lr``, ``beta``,
+        ... — the values this member ran with, constant over its rows), ``status``,
+        ``diverged_at``, ``step`` (the checkpoint k), the metrics recorded at k, then the problem
+        (``problem`` and one ``problem_<param>`` column per constructor parameter, ``noise`` and
+        ``noise_<param>``), ``optimizer``, ``oracle`` and provenance.  A per-step metric whose
+        name is also a member column gets the prefix ``step_``: the scheduled step size η_t of
+        the ``step`` group is ``step_lr``, while ``lr`` stays the member's (swept) value.
+        """
         B = self.num_members
         flat = {k: np.reshape(v, (len(self.checkpoints), B)) for k, v in self.metrics.items()}
         members = {k: np.reshape(np.asarray(v), (B,)) for k, v in self.members.items()}
         status = np.reshape(self.status, (B,))
         div = np.reshape(self.diverged_at, (B,))
-        prob = self.config.get("problem", {}).get("name", "")
+        pcfg = self.config.get("problem", {})
+        prob = pcfg.get("name", "")
         opt_cfg = self.config.get("optimizer", {})
         opt = opt_cfg.get("optimizer", "")
         oracles = "+".join(str(o.get("oracle", "")) for o in opt_cfg.get("oracles", []) or [])
-        common = {"problem": prob, "optimizer": opt, "oracle": oracles, **self.provenance}
-        rows = []
+        problem_cols = {"problem": prob}
+        for k, v in (pcfg.get("params") or {}).items():
+            problem_cols[f"problem_{k}"] = _cell(v)
+        noise = pcfg.get("noise") or {}
+        if noise:
+            problem_cols["noise"] = noise.get("name", "")
+            for k, v in noise.items():
+                if k != "name":
+                    problem_cols[f"noise_{k}"] = _cell(v)
+        common = {**problem_cols, "optimizer": opt, "oracle": oracles, **self.provenance}
+        taken = {"run_id", "member", "status", "diverged_at", "step", *members, *common}
+        metric_cols = {k: (f"step_{k}" if k in taken else k) for k in flat}
+        run_id = self.run_id
         for j in range(B):
-            base = {"member": j}
+            base = {"run_id": run_id, "member": j}
             for k, v in members.items():
                 base[k] = v[j].item() if hasattr(v[j], "item") else v[j]
             base["status"] = str(status[j])
@@ -251,29 +292,56 @@ class RunResult:
                 row = dict(base)
                 row["step"] = int(step)
                 for k, v in flat.items():
-                    row[k] = float(v[c, j])
+                    row[metric_cols[k]] = float(v[c, j])
                 row.update(common)
-                rows.append(row)
-        return rows
+                yield row
+
+    def to_table(self) -> list[dict]:
+        """Rows member × checkpoint with configuration and provenance (a long table, benchopt style).
+
+        See :meth:`iter_table` for the columns.
+        """
+        return list(self.iter_table())
 
     def save(self, path) -> tuple[Path, Path]:
-        """Write ``<path>.csv`` (the table) and ``<path>.npz`` (the arrays, config and provenance)."""
+        """Write ``<path>.csv`` (the table) and ``<path>.npz`` (the arrays, config and provenance).
+
+        Each file is written to a temporary file and moved into place, so a killed process leaves
+        either the previous file or the complete new one.
+
+        The ``.npz`` layout (``np.load(..., allow_pickle=False)``; K checkpoints, batch shape S):
+
+        * ``checkpoints`` — int64 (K,), the iterate indices k of the rows;
+        * ``metric/<name>`` — float64 (K, *S), one per recorded metric (the keys of ``metrics``;
+          the per-step step size is ``metric/lr``, written ``step_lr`` in the CSV);
+        * ``member/<name>`` — (*S), per-member configuration: ``seed`` and each hyperparameter;
+        * ``status`` — str (*S): "converged", "running" or "diverged";
+        * ``diverged_at`` — int64 (*S), the rejected step (−1: never);
+        * ``batch_shape`` — int64 (len(S),);
+        * ``meta`` — a 0-d str array holding JSON: ``run_id``, ``message``, ``steps``, ``config``
+          (problem, optimizer, runner), ``provenance`` and ``wall_time``.
+        """
         import csv
+
+        from lab.cache import atomic_write_bytes
 
         path = Path(path)
         stem = path.with_suffix("") if path.suffix in (".csv", ".npz") else path
         stem.parent.mkdir(parents=True, exist_ok=True)
         csv_path, npz_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".npz")
-        rows = self.to_table()
-        cols = list(rows[0]) if rows else []
-        with csv_path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=cols)
+        rows = self.iter_table()
+        first = next(rows, None)
+        text = io.StringIO()
+        if first is not None:
+            writer = csv.DictWriter(text, fieldnames=list(first))
             writer.writeheader()
+            writer.writerow(first)
             writer.writerows(rows)
         arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
         arrays.update({f"member/{k}": np.asarray(v) for k, v in self.members.items()})
+        buf = io.BytesIO()
         np.savez(
-            npz_path,
+            buf,
             checkpoints=self.checkpoints,
             status=self.status.astype("U"),
             diverged_at=self.diverged_at,
@@ -281,6 +349,7 @@ class RunResult:
             meta=np.asarray(
                 json.dumps(
                     {
+                        "run_id": self.run_id,
                         "message": self.message,
                         "steps": self.steps,
                         "config": self.config,
@@ -292,6 +361,8 @@ class RunResult:
             ),
             **arrays,
         )
+        atomic_write_bytes(npz_path, buf.getvalue())
+        atomic_write_bytes(csv_path, text.getvalue().encode())
         return csv_path, npz_path
 
     @classmethod
@@ -316,7 +387,15 @@ class RunResult:
                 config=meta["config"],
                 provenance=meta["provenance"],
                 wall_time=meta["wall_time"],
+                extra={"run_id": meta["run_id"]} if meta.get("run_id") else {},
             )
+
+
+def _cell(value):
+    """A CSV cell for a configuration value: scalars as they are, anything else as JSON."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return json.dumps(value, default=str)
 
 
 # ------------------------------------------------------------------------------------------ checks

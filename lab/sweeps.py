@@ -759,24 +759,66 @@ def run_sweep(
     results: dict[int, dict[str, np.ndarray]] = {}
     provenance: dict[int, dict[str, Any]] = {}
     todo = []
+    # One lock per missing entry (lab.cache.Cache.lock): this process computes the entries whose
+    # lock it gets; an entry locked by another process is waited for afterwards and loaded.
+    locks: dict[int, Any] = {}
+    waiting: list[int] = []
     corrupt_before = store.corrupt if store else 0
-    for i, key in enumerate(keys):
-        entry = store.load(name, key) if store else None
-        if entry is None:
-            todo.append((i, chunks[i]))
-            continue
+
+    def take(i: int, entry) -> None:
         results[i] = entry.arrays
         provenance[i] = dict(entry.meta.get("extra", {}).get("provenance", {}))
         stats.chunks_loaded += 1
-    stats.chunks_corrupt = (store.corrupt - corrupt_before) if store else 0
+
+    def release(i: int) -> None:
+        lock = locks.pop(i, None)
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+    def commit(i: int, arrays, sec: float) -> None:
+        backend, dtype = configs[i]["backend"], configs[i]["dtype"]
+        prov = dict(here, backend=backend, dtype=dtype)
+        if store is not None:
+            store.store(
+                name,
+                keys[i],
+                arrays,
+                config=configs[i],
+                salt=salt,
+                extra={"provenance": prov, "compute_seconds": sec},
+            )
+        release(i)
+        results[i] = arrays
+        provenance[i] = prov
+        stats.chunks_computed += 1
+        stats.compute_seconds += sec
 
     bar = None
-    log.info(
-        "%s: %d chunks, %d from the cache, %d to compute", name, len(chunks), stats.chunks_loaded, len(todo)
-    )
-    if progress or (_PROGRESS["on"] and todo):
-        bar = tqdm(total=len(chunks), initial=stats.chunks_loaded, desc=name, unit="chunk", leave=False)
     try:
+        for i, key in enumerate(keys):
+            entry = store.load(name, key) if store else None
+            if entry is None and store is not None:
+                lock = store.lock(name, key, blocking=False)
+                if not lock.__enter__():
+                    lock.__exit__(None, None, None)
+                    waiting.append(i)
+                    continue
+                locks[i] = lock
+                entry = store.load(name, key)  # committed by another process before we locked?
+                if entry is not None:
+                    release(i)
+            if entry is None:
+                todo.append((i, chunks[i]))
+                continue
+            take(i, entry)
+        stats.chunks_corrupt = (store.corrupt - corrupt_before) if store else 0
+
+        log.info(
+            "%s: %d chunks, %d from the cache, %d to compute, %d computed by another process",
+            name, len(chunks), stats.chunks_loaded, len(todo), len(waiting),
+        )
+        if progress or (_PROGRESS["on"] and (todo or waiting)):
+            bar = tqdm(total=len(chunks), initial=stats.chunks_loaded, desc=name, unit="chunk", leave=False)
         if todo:
             runner = (
                 _run_local(compute, todo, n_jobs)
@@ -784,24 +826,24 @@ def run_sweep(
                 else _run_dask(compute, todo, scheduler, n_jobs)
             )
             for i, arrays, sec in runner:
-                backend, dtype = configs[i]["backend"], configs[i]["dtype"]
-                prov = dict(here, backend=backend, dtype=dtype)
-                if store is not None:
-                    store.store(
-                        name,
-                        keys[i],
-                        arrays,
-                        config=configs[i],
-                        salt=salt,
-                        extra={"provenance": prov, "compute_seconds": sec},
-                    )
-                results[i] = arrays
-                provenance[i] = prov
-                stats.chunks_computed += 1
-                stats.compute_seconds += sec
+                commit(i, arrays, sec)
                 if bar is not None:
                     bar.update(1)
+        for i in waiting:
+            with store.lock(name, keys[i]) as held:
+                entry = store.load(name, keys[i])
+                if entry is not None:
+                    take(i, entry)
+                else:  # its holder died or failed before committing: compute it here
+                    if held:
+                        locks[i] = contextlib.nullcontext()
+                    for j, arrays, sec in _run_local(compute, [(i, chunks[i])], 1):
+                        commit(j, arrays, sec)
+            if bar is not None:
+                bar.update(1)
     finally:
+        for i in list(locks):
+            release(i)
         if bar is not None:
             bar.close()
 

@@ -12,6 +12,12 @@ from lab.cli import build_parser, main
 from lab.runner import RunResult
 
 
+@pytest.fixture(autouse=True)
+def _temporary_cache(tmp_path, monkeypatch):
+    """``lab run`` stores its chunks in the lab cache: keep them out of the repository's."""
+    monkeypatch.setenv("LAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
 def _run_parser():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")

@@ -2,11 +2,14 @@
 
 lab run --problem quadratic --optimizer muon --opt lr=0.02 --opt oracle=ns:jordan:5 --steps 500
 lab run config.toml --out build/runs/muon_q     # a TOML file; options on the command line override it
+lab run ... --resume                            # continue a killed run of the same configuration
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -31,6 +34,15 @@ TOML configuration (every table optional except [problem] and [optimizer]):
   [run]                     steps, seeds or num_seeds, record, checkpoints, stochastic,
                             diverge_threshold, check_every, gtol, backend, dtype, out
   [sweep]                   lr = [0.01, 0.02], beta = [0.9, 0.95]  (outer product with the seeds)
+
+Output: the target is checked before any work (its directory must be writable); existing results
+are never overwritten unless --force.  The members run in chunks (--chunk-size members at a time),
+each stored in the lab's cache ($LAB_CACHE_DIR) when done and locked while it is computed: a
+killed run continues with --resume (finished chunks are loaded, the results are identical), and a
+second identical run at the same time waits for the chunks the first computes and loads them.
+Until the run finishes, <out>.partial.json records it.  Before any work, the memory the run needs is
+estimated (problem data, members' iterates and optimizer state, recorded metrics); above
+--max-memory (default: half of this machine's memory) the run stops with an error.
 
 For gluon and scion, missing per-block norms (and, for gluon, L0/L1) are taken from the problem's
 certified block constants.  Problems: python -c "import problems; print(sorted(problems.REGISTRY))";
@@ -140,7 +152,28 @@ def register(subparsers) -> None:
         metavar="PATH",
         help="output stem: writes PATH.csv and PATH.npz (default build/runs/<optimizer>_<problem>)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar (there is none either when stderr is not a terminal)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing results at --out")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run recorded in <out>.partial.json (same configuration)",
+    )
+    p.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="refuse runs estimated to need more memory, e.g. 2G or 512M (default: half of RAM)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        metavar="N",
+        help="members per chunk (stored and resumable one chunk at a time; default: by memory)",
+    )
     p.add_argument(
         "--list", action="store_true", help="list the registered problems and optimizers, then exit"
     )
@@ -260,7 +293,14 @@ def load_config(args) -> dict:
 
 
 def build(cfg: dict):
-    """(problem, optimizer, run keyword arguments, seeds) from a merged configuration."""
+    """(problem, optimizer, steps, seeds, run keyword arguments, out) from a merged configuration."""
+    plan = _plan(cfg)
+    return plan["problem"], plan["optimizer"], plan["steps"], plan["seeds"], plan["kwargs"], plan["out"]
+
+
+def _plan(cfg: dict) -> dict:
+    """The pieces of a run: problem, optimizer (all members), ``make_chunk(slice)`` (the optimizer
+    of a slice of the members), steps, the flat seed array, the runner's keyword arguments, out."""
     import numpy as np
 
     import problems
@@ -303,6 +343,10 @@ def build(cfg: dict):
     else:
         seed_arr = np.asarray(seeds, dtype=np.int64)
     optimizer = make_optimizer(oname, **ocfg)
+
+    def make_chunk(members: slice):
+        return make_optimizer(oname, **{k: (v[members] if k in sweep else v) for k, v in ocfg.items()})
+
     kwargs = {
         "record": tuple(run.pop("record")) if "record" in run else None,
         "checkpoints": _checkpoints(run.pop("checkpoints", "log")),
@@ -315,7 +359,15 @@ def build(cfg: dict):
         del kwargs["record"]
     steps = int(run.pop("steps", 1000))
     out = run.pop("out", None)
-    return problem, optimizer, steps, seed_arr, kwargs, out
+    return {
+        "problem": problem,
+        "optimizer": optimizer,
+        "make_chunk": make_chunk,
+        "steps": steps,
+        "seeds": seed_arr,
+        "kwargs": kwargs,
+        "out": out,
+    }
 
 
 def _checkpoints(spec):
@@ -365,22 +417,246 @@ def _list() -> int:
     return 0
 
 
+class _UsageError(ValueError):
+    """An error in the command's use, found before any work (exit 2)."""
+
+
+def _run_id(cfg: dict) -> str:
+    from lab.cache import config_hash
+
+    body = {k: v for k, v in cfg.items() if k != "run"}
+    body["run"] = {k: v for k, v in cfg["run"].items() if k != "out"}
+    return config_hash(body)[:16]
+
+
+def _paths(out: Path) -> tuple[Path, Path, Path]:
+    stem = out.with_suffix("") if out.suffix in (".csv", ".npz") else out
+    return (
+        stem.with_name(stem.name + ".csv"),
+        stem.with_name(stem.name + ".npz"),
+        stem.with_name(stem.name + ".partial.json"),
+    )
+
+
+def _check_writable(directory: Path, what: str) -> None:
+    """Create ``directory`` and write (then delete) a file in it; a named error otherwise."""
+    import tempfile
+
+    for parent in (directory, *directory.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise _UsageError(f"{what}: {str(parent)!r} is not a directory")
+            break
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".lab-run-write-test.")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise _UsageError(f"{what}: cannot write to {str(directory)!r} ({exc.strerror or exc})") from None
+
+
+def _check_output(out: Path, run_id: str, args) -> dict | None:
+    """Validate --out before any work; the interrupted run's record when resuming."""
+    csv_path, npz_path, partial = _paths(out)
+    _check_writable(csv_path.parent, "--out")
+    for path in (csv_path, npz_path, partial):
+        if path.is_dir():
+            raise _UsageError(f"--out: {str(path)!r} is a directory")
+    if args.force:
+        return None
+    if args.resume:
+        if partial.is_file():
+            record = json.loads(partial.read_text())
+            if record.get("run_id") != run_id:
+                raise _UsageError(
+                    f"--resume: {str(partial)!r} records run {record.get('run_id')}, but this "
+                    f"configuration is run {run_id}; give the same options, or --force to start over"
+                )
+            return record
+    elif partial.is_file():
+        raise _UsageError(
+            f"--out: an interrupted run left {str(partial)!r}; pass --resume to continue it "
+            "or --force to start over"
+        )
+    for path in (csv_path, npz_path):
+        if path.exists():
+            raise _UsageError(f"--out: {str(path)!r} exists; pass --force to overwrite it")
+    return None
+
+
+def _estimate_before_build(cfg: dict, max_memory) -> None:
+    """The memory guard before anything is allocated (the problem is not built yet)."""
+    import problems
+    from lab.runbatch import check_memory, count_members, estimate
+    from lab.runner import DEFAULT_RECORD
+
+    name = cfg["problem"].get("name")
+    params = dict(problems.parameters(name)) if name in problems.REGISTRY else {}
+    params.update({k: v for k, v in cfg["problem"].items() if k != "name"})
+    run_cfg = cfg["run"]
+    try:
+        members = count_members(cfg)
+        steps = int(run_cfg.get("steps", 1000))
+        checkpoints = _checkpoints(run_cfg.get("checkpoints", "log"))
+    except (ValueError, TypeError):
+        return  # a malformed option: build() names it
+    if steps < 1 or members < 1:
+        return
+    record = tuple(run_cfg.get("record") or DEFAULT_RECORD)
+    check_memory(
+        estimate(
+            problem_params=params,
+            members=members,
+            steps=steps,
+            checkpoints=checkpoints,
+            record=record,
+        ),
+        max_memory,
+    )
+
+
 def main(args) -> int:
     if args.list:
         return _list()
-    from lab.runner import run
+    from lab.cache import Cache, atomic_write_bytes
+    from lab.runbatch import check_memory, default_chunk_members, estimate, memory_limit
+    from lab.runner import DEFAULT_RECORD
 
     try:
+        if args.force and args.resume:
+            raise _UsageError("--force and --resume: give one of them")
+        if args.chunk_size is not None and args.chunk_size < 1:
+            raise _UsageError(f"--chunk-size must be an integer >= 1, got {args.chunk_size}")
+        if args.max_memory is not None:
+            memory_limit(args.max_memory)  # a malformed size is an error before any work
         cfg = load_config(args)
-        problem, optimizer, steps, seeds, kwargs, out = build(cfg)
-        out = Path(out) if out else Path("build") / "runs" / f"{optimizer.name}_{problem.name}"
-        result = run(problem, optimizer, steps, seeds, progress=not args.no_progress, **kwargs)
+        run_id = _run_id(cfg)
+        out = cfg["run"].get("out")
+        out = (
+            Path(out)
+            if out
+            else Path("build") / "runs" / f"{cfg['optimizer']['name']}_{cfg['problem']['name']}"
+        )
+        resume = _check_output(out, run_id, args)
+        cache = Cache()
+        _check_writable(cache.root, "cache (LAB_CACHE_DIR)")
+        _estimate_before_build(cfg, args.max_memory)
+        plan = _plan(cfg)
+        problem, seeds, steps, kwargs = plan["problem"], plan["seeds"], plan["steps"], plan["kwargs"]
+        block_shapes = [tuple(s) for s in problem.block_shapes]
+        B = int(seeds.shape[0])
+        if resume is not None:
+            chunk = int(resume["chunk_members"])
+        elif args.chunk_size is not None:
+            chunk = min(args.chunk_size, B)
+        else:
+            chunk = default_chunk_members(block_shapes, B)
+        check_memory(
+            estimate(
+                problem_params=dict(getattr(problem, "params", {}) or {}),
+                members=B,
+                steps=steps,
+                checkpoints=kwargs["checkpoints"],
+                record=kwargs.get("record", DEFAULT_RECORD),
+                block_shapes=block_shapes,
+                chunk_members=chunk,
+                itemsize=_itemsize(problem),
+            ),
+            args.max_memory,
+        )
+        # Every member's hyperparameters over the horizon, before the first chunk starts (the runner
+        # checks each chunk's members again; this finds a bad value in the last chunk up front).
+        plan["optimizer"].validate(steps, tuple(block_shapes))
+        # The full run's description, as lab.runner.run gives it for one batch of all members.
+        probe = run_config(problem, plan["optimizer"], steps, kwargs, B)
     except (ValueError, TypeError) as exc:
         print(f"lab run: error: {exc}", file=sys.stderr)
         return 2
-    csv_path, npz_path = result.save(out)
+    try:
+        return _execute(args, plan, out, run_id, chunk, cache, probe, resume, atomic_write_bytes)
+    except (ValueError, TypeError) as exc:  # the runner's own checks, raised before its loop
+        print(f"lab run: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _execute(args, plan, out, run_id, chunk, cache, config, resume, atomic_write_bytes) -> int:
+    from lab.runbatch import chunk_bounds, run_chunks
+
+    csv_path, npz_path, partial = _paths(out)
+    problem, seeds, steps = plan["problem"], plan["seeds"], plan["steps"]
+    n_chunks = len(chunk_bounds(int(seeds.shape[0]), chunk))
+    atomic_write_bytes(
+        partial,
+        json.dumps(
+            {"run_id": run_id, "chunk_members": chunk, "chunks": n_chunks, "cache": str(cache.root)}
+        ).encode(),
+    )
+    if resume is not None:
+        print(f"resuming run {run_id} ({n_chunks} chunk(s); finished ones are loaded from {cache.root})")
+    bar = None
+    if not args.no_progress and sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps * n_chunks, desc=f"run {run_id[:8]}", unit="step", file=sys.stderr)
+    try:
+        result, stats = run_chunks(
+            problem,
+            plan["make_chunk"],
+            steps,
+            seeds,
+            plan["kwargs"],
+            run_id=run_id,
+            chunk_members=chunk,
+            cache=cache,
+            config=config,
+            progress=bar.update if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    result.save(out)
+    partial.unlink(missing_ok=True)
     print(result.message)
+    print(
+        f"run {run_id}: {stats.chunks} chunk(s) of up to {chunk} member(s): "
+        f"{stats.computed} computed, {stats.loaded} loaded from the cache"
+    )
     print(
         f"wrote {csv_path} and {npz_path} ({len(result.checkpoints)} checkpoints, {result.wall_time:.2f} s)"
     )
     return 0
+
+
+def _itemsize(problem) -> int:
+    import numpy as np
+
+    try:
+        return int(np.dtype(problem.dtype).itemsize)
+    except TypeError:  # a dtype of another array library: its name says the width
+        return 4 if "32" in str(problem.dtype) else 8
+
+
+def run_config(problem, optimizer, steps: int, kwargs: dict, members: int) -> dict:
+    """``RunResult.config`` of a one-batch run of all members, without running it."""
+    from lab.runner import DEFAULT_RECORD, _block_norms, _resolve_checkpoints
+
+    checkpoints = kwargs["checkpoints"]
+    ckpts = _resolve_checkpoints(checkpoints, steps)
+    norms = _block_norms(optimizer, problem, len(problem.block_shapes))
+    return {
+        "problem": problem.describe() if hasattr(problem, "describe") else {"name": problem.name},
+        "optimizer": optimizer.describe(),
+        "runner": {
+            "steps": steps,
+            "record": list(kwargs.get("record", DEFAULT_RECORD)),
+            "checkpoints": checkpoints if isinstance(checkpoints, str) else ckpts.tolist(),
+            "diverge_threshold": kwargs["diverge_threshold"],
+            "stochastic": kwargs["stochastic"],
+            "gtol": kwargs["gtol"],
+            "check_every": kwargs["check_every"],
+            "rng_axes": [],
+            "dual_norms": [n.describe() for n in norms],
+            "batch_shape": [members],
+        },
+    }
