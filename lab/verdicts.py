@@ -10,7 +10,9 @@ One schema for both (``muon-lab.verdicts/2``)::
 Every row is typed: ``claim``, ``check``, ``source``, ``problem``, ``verdict`` (strings);
 ``bound`` and ``measured`` (numbers or null) with ``bound_text`` / ``measured_text`` (the
 formula or description when the value is not a number, else null); ``worst_ratio``,
-``slope``, ``ci_lo``, ``ci_hi`` (numbers or null); ``details`` (an object, not JSON text).
+``slope``, ``ci_lo``, ``ci_hi`` (numbers or null; JSON has no infinity, so a non-finite value is
+null here and named in ``nonfinite``, e.g. ``{"worst_ratio": "inf"}``); ``details`` (an object,
+not JSON text).
 
 :func:`load_verdicts` also reads the first schema (``muon-lab.verdicts/1``: ``bound`` and
 ``measured`` mixed strings and numbers, ``details`` as JSON text) and returns rows of the
@@ -28,7 +30,10 @@ from typing import Any
 
 from lab.results import provenance
 
-__all__ = ["SCHEMA", "OLD_SCHEMAS", "typed_row", "document", "write_verdicts", "load_verdicts", "export"]
+__all__ = [
+    "SCHEMA", "OLD_SCHEMAS", "typed_row", "legacy_row", "document", "dumps", "write_verdicts",
+    "load_verdicts", "export",
+]
 
 SCHEMA = "muon-lab.verdicts/2"
 OLD_SCHEMAS = ("muon-lab.verdicts/1",)
@@ -59,6 +64,13 @@ def typed_row(verdict: Any) -> dict[str, Any]:
         except ValueError:
             details = {"text": details}
     bound, measured = row.get("bound"), row.get("measured")
+    nonfinite = dict(row.get("nonfinite") or {})
+    for name in ("worst_ratio", "slope", "ci_lo", "ci_hi"):
+        value = row.get(name)
+        if value is not None and _number(value) is None and str(value).lower() in ("inf", "-inf", "nan"):
+            nonfinite[name] = str(value).lower()
+        elif isinstance(value, float) and not math.isfinite(value):
+            nonfinite[name] = str(value).lower()
     return {
         "claim": str(row["claim"]),
         "check": str(details.get("check", row.get("check", ""))) if isinstance(details, Mapping) else "",
@@ -73,8 +85,20 @@ def typed_row(verdict: Any) -> dict[str, Any]:
         "slope": _number(row.get("slope")),
         "ci_lo": _number(row.get("ci_lo")),
         "ci_hi": _number(row.get("ci_hi")),
+        "nonfinite": nonfinite,
         "details": details,
     }
+
+
+def legacy_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed row in the first schema's shape (``bound``/``measured`` number or text, ``details``
+    as JSON text), for readers written against it."""
+    out = dict(row)
+    out["bound"] = row["bound"] if row.get("bound") is not None else row.get("bound_text")
+    out["measured"] = row["measured"] if row.get("measured") is not None else row.get("measured_text")
+    out["details"] = json.dumps(row.get("details") or {}, sort_keys=True, default=str)
+    out.update(row.get("nonfinite") or {})
+    return out
 
 
 def document(verdicts: Iterable[Any], *, meta: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -159,8 +183,12 @@ def export(
     out.mkdir(parents=True, exist_ok=True)
     measurements = out / "measurements.parquet"
     long_table(experiments, claims=claims, meta=meta).to_parquet(measurements, index=False)
-    rows = [dict(typed_row(v), details=json.dumps(typed_row(v)["details"], sort_keys=True, default=str))
-            for v in verdicts]
+    rows = []
+    for v in verdicts:
+        row = typed_row(v)
+        for name in ("details", "nonfinite"):  # nested objects as JSON text: one flat table
+            row[name] = json.dumps(row[name], sort_keys=True, default=str)
+        rows.append(row)
     frame = pd.DataFrame(rows)
     for key, value in meta.items():
         frame[key] = value

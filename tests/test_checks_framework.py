@@ -158,9 +158,12 @@ def test_cli_json_table_and_exit_status(scratch_check, tmp_path, capsys):
     )
     out = tmp_path / "v.json"
     assert main(["check", "--only", "ZZ", "--json", "--out", str(out)]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert [r["claim"] for r in rows] == ["ZZ-ok", "ZZ-bug"]
-    assert json.loads(out.read_text())["schema"] == "muon-lab.verdicts/1"
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["claim"] for r in doc["rows"]] == ["ZZ-ok", "ZZ-bug"]
+    saved = json.loads(out.read_text())
+    assert saved["schema"] == doc["schema"] == "muon-lab.verdicts/2"  # one shape for --json and the file
+    assert saved["rows"] == doc["rows"] and "git_revision" in saved["provenance"]
+    assert (out.parent / "verdict_ratios.png").is_file()
     assert main(["check", "--only", "ZZ", "--no-write"]) == 0
     assert "2 verdicts" in capsys.readouterr().out
     # The planted bug is caught: exit 0 means every mutated check failed as it should.

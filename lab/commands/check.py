@@ -3,12 +3,14 @@
     lab check                       # every check, full configuration
     lab check --quick               # the CI subset, reduced configurations (what pytest runs)
     lab check --only S2 --only S1-I1
-    lab check --json                # machine-readable rows (lab.stats.Verdict.as_row)
+    lab check --json                # the verdicts document (lab.verdicts: provenance, typed rows)
+    lab check --export DIR          # long parquet tables: every measured point, every verdict
     lab check --ledger              # every claim of the four sources with its verdict
     lab check --mutation double_step   # run the checks against a planted bug: they must fail
 
-The verdicts are also written to ``build/check/verdicts.json`` (schema "muon-lab.verdicts/1",
-read by ``lab appendix``), unless ``--no-write`` or ``--mutation`` is given; with ``--only``, the
+The verdicts are also written to ``build/check/verdicts.json`` (the document of ``--json``, schema
+"muon-lab.verdicts/2", read by ``lab appendix``) with two pictures beside it (``verdict_ratios.png``,
+``verdict_slopes.png``), unless ``--no-write`` or ``--mutation`` is given; with ``--only``, the
 rows of the checks that ran replace theirs in an existing file and the other rows are kept.
 Exit status (:data:`EXIT_CODES`): 0 when every check meets its expectation, 1 when a lab bound or
 predicted trend is violated (an empirical claim of a paper measured on the lab's analogue is
@@ -21,12 +23,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from pathlib import Path
 
+import lab.verdicts as verdicts_file
 from lab.cache import default_cache_dir
 from lab.commands import add_execution_options, run_with_execution
+from lab.results import recording
+from lab.verdict_plot import plot_verdicts
+
+log = logging.getLogger("lab.check")
 
 #: Exit statuses of ``lab check`` (also in its --help and the README).
 EXIT_CODES = {
@@ -52,7 +60,9 @@ def register(subparsers) -> None:
         "--only", action="append", metavar="ID", default=None, help="check id or prefix (repeatable), e.g. S2"
     )
     fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print the verdict rows as JSON")
+    fmt.add_argument(
+        "--json", action="store_true", help="print the verdicts document (provenance, typed rows) as JSON"
+    )
     fmt.add_argument(
         "--ledger", action="store_true", help="print every claim of the four sources with its verdict"
     )
@@ -65,6 +75,14 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--out", type=Path, default=None, help="verdicts file (default build/check/verdicts.json)"
+    )
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write measurements.parquet (every measured point with its theoretical value) and "
+        "verdicts.parquet into DIR (needs the 'data' extra: pandas, pyarrow)",
     )
     add_execution_options(parser)
     parser.add_argument("--no-write", action="store_true", help="do not write the verdicts file")
@@ -116,7 +134,7 @@ def table(verdicts) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lab.appendix import DEFAULT_VERDICTS, write_verdicts
+    from lab.appendix import DEFAULT_VERDICTS
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
     from lab.stats import Verdict
 
@@ -139,6 +157,21 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"lab check: error: {exc}", file=sys.stderr)
             return 2
+    if args.export is not None and not args.list:
+        from lab.preflight import writable_dir
+
+        try:
+            import pandas  # noqa: F401  - optional: the 'data' extra
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            print(f"lab check: --export needs pandas and pyarrow (pip install -e '.[data]'): {exc}",
+                  file=sys.stderr)
+            return 2
+        try:
+            writable_dir(args.export, "--export")
+        except ValueError as exc:
+            print(f"lab check: error: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         for c in chosen:
             flag = "quick" if c.quick else "full "
@@ -146,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     def progress(c):
-        print(f"[lab check] {c.id} ...", file=sys.stderr, flush=True)
+        log.warning("[lab check] %s ...", c.id)
 
     if args.ledger:
         print(
@@ -158,7 +191,8 @@ def _run(args: argparse.Namespace) -> int:
             flush=True,
         )
     if args.mutation is None:
-        verdicts = run_checks(quick=args.quick, only=[c.id for c in chosen], progress=progress)
+        with recording() as experiments:
+            verdicts = run_checks(quick=args.quick, only=[c.id for c in chosen], progress=progress)
         # A lab bound or predicted trend that is violated is a failure; an empirical claim of a paper
         # measured on the lab's analogue (Check.empirical) is reported, whichever way it comes out.
         failed = any(c.problems([v for v in verdicts if v.details.get("check") == c.id]) for c in chosen)
@@ -184,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
             ]
 
     if args.json:
-        print(json.dumps([v.as_row() for v in verdicts], indent=1))
+        print(verdicts_file.dumps(verdicts_file.document(verdicts)), end="")
     elif args.ledger:
         rows = ledger(verdicts)
         width = max(len(r["claim"]) for r in rows)
@@ -205,9 +239,18 @@ def _run(args: argparse.Namespace) -> int:
         rows, kept = [v.as_row() for v in verdicts], 0
         if args.only:
             rows, kept = merge_rows(path, rows, {c.id for c in chosen})
-        path = write_verdicts(rows, path)
+        path = verdicts_file.write_verdicts(rows, path)
+        pictures = plot_verdicts(verdicts_file.load_verdicts(path), path.parent)
         note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
-        print(f"verdicts written to {path}{note}", file=sys.stderr)
+        shown = f"; pictures {', '.join(p.name for p in pictures)}" if pictures else ""
+        print(f"verdicts written to {path}{note}{shown}", file=sys.stderr)
+    if args.export is not None and args.mutation is None:
+        claims: dict[str, set[str]] = {}
+        for c in chosen:
+            if c.experiment:
+                claims.setdefault(c.experiment, set()).update(c.theorems or (c.id,))
+        written = verdicts_file.export(args.export, verdicts, experiments, claims=claims)
+        print(f"exported {', '.join(str(p) for p in written)}", file=sys.stderr)
     errors = [v.claim for v in verdicts if v.verdict == "error"]
     if errors:
         print(f"lab check: {len(errors)} experiment(s) raised: {', '.join(errors)}", file=sys.stderr)
@@ -231,8 +274,9 @@ def _error_verdict(c, exc: Exception):
 
 def _row_check(row) -> str:
     """The check id a verdicts-file row belongs to (``details.check``, else its claim's id)."""
+    details = row.get("details") or {}
     try:
-        check_id = json.loads(row.get("details") or "{}").get("check")
+        check_id = (json.loads(details) if isinstance(details, str) else details).get("check")
     except (TypeError, ValueError, AttributeError):
         check_id = None
     return check_id or str(row["claim"]).split("[", 1)[0].strip()
@@ -245,11 +289,10 @@ def merge_rows(path, rows: list[dict], ran: set[str]) -> tuple[list[dict], int]:
     that ran are replaced by ``rows``.  Returns (merged rows, number kept).  An unreadable file
     is replaced (its error is printed).
     """
-    from lab.appendix import load_verdicts
     from lab.checks import CHECKS
 
     try:
-        old = load_verdicts(path) or []
+        old = verdicts_file.load_verdicts(path) or []
     except ValueError as exc:
         print(f"lab check: replacing an unreadable verdicts file: {exc}", file=sys.stderr)
         old = []

@@ -93,12 +93,15 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
-def verdict_rows(rows: list[dict]) -> list[dict]:
-    """Verdict rows without what legitimately differs between runs (timings, cache counters)."""
+def verdict_rows(doc) -> list[dict]:
+    """Verdict rows (of a ``--json`` document or a list of rows) without what legitimately differs
+    between runs (timings, cache counters)."""
     import json
 
+    rows = doc["rows"] if isinstance(doc, dict) else doc
     out = []
     for row in rows:
-        details = {k: v for k, v in json.loads(row.get("details") or "{}").items() if k != "seconds"}
-        out.append({**row, "details": details})
+        details = row.get("details") or {}
+        details = json.loads(details) if isinstance(details, str) else details
+        out.append({**row, "details": {k: v for k, v in details.items() if k != "seconds"}})
     return out
