@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from _lab_run import chunk_counts, committed_chunks, lab, popen, read_csv, stable
+from tests.acceptance._lab_run import chunk_counts, committed_chunks, lab, popen, read_csv, stable
 
 ARGS = [
     "run", "--problem", "quadratic", "--optimizer", "muon", "--opt", "oracle=ns:jordan:5",

@@ -11,9 +11,9 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from _lab_run import REPO, chunk_counts, committed_chunks, lab, popen, read_csv, stable
 
 from lab.runbatch import estimate, memory_limit
+from tests.acceptance._lab_run import REPO, chunk_counts, committed_chunks, lab, popen, read_csv, stable
 
 QUICK = [
     "run", "--problem", "quadratic", "--optimizer", "muon", "--opt", "oracle=ns:jordan:5",
