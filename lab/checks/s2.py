@@ -52,16 +52,18 @@ def _get(name, quick, mutation):
 
 
 def _ratio_with_zeros(measured, bound, rtol=RTOL):
-    """ratio_to_bound where a zero bound is allowed: entries with bound 0 must measure <= 1e-24."""
+    """ratio_to_bound where a zero bound is allowed: entries with bound 0 must measure <= 1e-24.
+
+    A NaN measurement is never a pass: it is an infinite ratio wherever it occurs (also at a
+    zero-bound entry, where ``NaN > 1e-24`` is False and the old rule read it as 0).
+    """
     m = np.asarray(measured, dtype=float)
     b = np.asarray(bound, dtype=float)
+    m, b = np.broadcast_arrays(m, b)
     zero = b <= 0
-    if np.any(zero & (m > 1e-24)):
-        b = np.where(zero, 1e-300, b)  # an exceeded zero bound is an infinite ratio
-        m = np.where(zero & ~(m > 1e-24), 0.0, m)
-    else:
-        b = np.where(zero, 1.0, b)
-        m = np.where(zero, 0.0, m)
+    exceeded = zero & ~(m <= 1e-24)  # NaN compares False, so it counts as exceeded
+    b = np.where(zero, np.where(exceeded, 1e-300, 1.0), b)  # an exceeded zero bound: infinite ratio
+    m = np.where(zero & ~exceeded, 0.0, np.where(np.isnan(m), np.nan, m))
     return ratio_to_bound(m, b, rtol=rtol)
 
 
@@ -135,6 +137,7 @@ def s2_e(*, quick: bool, mutation: str | None = None):
                 raw_worst_ratio=raw.worst,
                 raw_worst_t=int(m["e_steps"][raw.index[0]]),
                 seeds=int(ex.meta["config"]["seeds"]),
+                level=1 - 0.001,
             )
         )
     tight = _get("s2_tight", quick, mutation)

@@ -132,6 +132,7 @@ def s2_e_mvr1_state(*, quick: bool, mutation: str | None = None):
                 raw_worst_t=int(m["t"][raw.index[0]]),
                 seeds=int(S),
                 steps=int(u.shape[1]),
+                **({"level": 1 - 0.001} if S > 1 else {}),
                 L=float(t["L"]),
                 sigma=float(t["sigma"]),
                 mutation=mutation,

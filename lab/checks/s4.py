@@ -186,16 +186,30 @@ def s4_eta2_floor(*, quick: bool, mutation: str | None = None):
     # the level is quadratic in L_op for the dominant term: understate L_op by 20 %
     L_op, mu = understate(th["L_op"], mutation), th["mu"]
     level = L_op**2 * eta**2 / (8 * mu) + L_op * eta**2 / 2
+    # Invariance: once gap_t <= B(eta) (the certified level), every later gap stays below the level.
+    # The entry step itself is <= B by definition (it is how entry is found), so the rule judges the
+    # steps strictly after entry.  Entry is the experiment's, against the certified level; the level
+    # judged is the understated one under "understate_constant".
+    gap = m["gap"]
     entered = m["entered"]
-    meas = np.where(entered, m["after_entry_max"], np.inf)  # never entering would be a failure too
+    steps = np.arange(gap.shape[1])[None, :]
+    entry = np.where(entered, m["entry_step"], gap.shape[1])
+    after = np.where(steps > entry[:, None], gap, -np.inf)
+    # never entering, or entering at the last step (nothing after entry to judge), fails the claim
+    meas = np.where(entry < gap.shape[1] - 1, after.max(axis=1), np.inf)
+    tail = gap[:, -(gap.shape[1] // 4) :].max(axis=1)
+    last = np.minimum(entry, gap.shape[1] - 1)
     v2 = Verdict.from_ratio(
         "S4-eta2-floor[invariant level]",
         _SRC,
         prob,
         "L_op^2 eta^2/(8 mu) + L_op eta^2/2",
-        "worst max_{t >= entry} gap_t / level",
+        "worst max_{t > entry} gap_t / level (the entry step, <= level by definition, excluded)",
         ratio_to_bound(meas, level, points=exp.meta["rows"]),
-        entry_steps=m["entry_step"].tolist(),
+        entry_steps=entry.tolist(),
+        rule="judged on the steps strictly after the first step with gap_t <= B(eta) (certified)",
+        entry_step_ratio=float(np.max(np.where(entered, gap[np.arange(gap.shape[0]), last] / level, 0.0))),
+        tail_ratio=float(np.max(tail / level)),
         mutation=mutation,
     )
     return [v1, v2]
