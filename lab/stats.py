@@ -190,6 +190,39 @@ def slope_ci(
     return SlopeCI(slope, float(lo), float(hi))
 
 
+def slope_difference_ci(
+    T: Any, Y_a: Any, Y_b: Any, window: tuple[float, float], level: float = 0.95
+) -> SlopeCI:
+    """Slope of mean(Y_a) minus slope of mean(Y_b), with a t-interval over paired seeds.
+
+    Row s of ``Y_a`` and ``Y_b`` come from the same seed (common random numbers), so the
+    leave-one-seed-out jackknife is taken on the difference; t quantile with n_seeds − 1 degrees of
+    freedom, as :func:`slope_ci` (method "t", statistic "mean").
+    """
+    level = _check_level(level)
+    T = _as_T(T)
+    A, B = np.asarray(Y_a, dtype=float), np.asarray(Y_b, dtype=float)
+    if A.shape != B.shape or A.ndim != 2 or A.shape[1] != T.size or A.shape[0] < 2:
+        raise ValueError(
+            f"Y_a, Y_b must have the same shape (n_seeds >= 2, {T.size}), got {A.shape}, {B.shape}"
+        )
+    mask = _window_mask(T, window)
+    A, B = A[:, mask], B[:, mask]
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B)) and np.all(A > 0) and np.all(B > 0)):
+        raise ValueError("Y_a and Y_b must be finite and positive inside the window (log-log fit)")
+    logT = np.log(T[mask])
+    n = A.shape[0]
+
+    def diff(a_mean, b_mean):
+        return _ols_slopes(logT, np.log(a_mean)) - _ols_slopes(logT, np.log(b_mean))
+
+    full = float(diff(A.mean(axis=0), B.mean(axis=0)))
+    jack = diff((A.sum(axis=0) - A) / (n - 1), (B.sum(axis=0) - B) / (n - 1))
+    se = math.sqrt((n - 1) / n * float(np.sum((jack - jack.mean()) ** 2)))
+    half = float(_sps.t.ppf(0.5 + level / 2.0, n - 1)) * se
+    return SlopeCI(full, full - half, full + half)
+
+
 def chance_flags(verdicts: Sequence[Verdict], default_level: float = 0.95) -> tuple[int, float]:
     """How many of ``verdicts`` are statistical, and how many a correct lab flags by chance.
 

@@ -135,7 +135,7 @@ def s1_i2(*, quick: bool, mutation=None):
     source="S1",
     theorems=("S1.I2.step",),
     experiment="s1_i2",
-    mutations=("wrong_exponent",),
+    mutations=(),
 )
 def s1_i2_agnostic(*, quick: bool, mutation=None):
     e = get_experiment("s1_i2")(quick=quick)
@@ -144,9 +144,9 @@ def s1_i2_agnostic(*, quick: bool, mutation=None):
     large = delta >= 0.9
     agn = float(np.mean(frac[(rule == "delta_agnostic") & large]))
     aware = float(np.max(frac[rule == "delta_aware"]))
-    # claim: agnostic > 0 (some increase) and aware == 0; the mutation predicts "agnostic keeps descent"
+    # claim: agnostic > 0 (some increase) and aware == 0
     lost = agn > 0
-    ok = (lost if mutation is None else not lost) and aware == 0.0
+    ok = lost and aware == 0.0
     per = {
         f"{k}@{d:g}": float(np.mean(frac[(rule == "delta_agnostic") & (e.meta["kind"] == k) & (delta == d)]))
         for k in sorted(set(e.meta["kind"]))
@@ -156,9 +156,7 @@ def s1_i2_agnostic(*, quick: bool, mutation=None):
         claim="S1-I2-agnostic",
         source=_SRC.format("δ-aware steps needed; I2"),
         problem=_PROBLEM,
-        bound="agnostic increase fraction > 0 at delta >= 0.9; aware = 0"
-        if mutation is None
-        else "(mutated) agnostic increase fraction = 0",
+        bound="agnostic increase fraction > 0 at delta >= 0.9; aware = 0",
         measured=f"agnostic {agn:.4f}, aware {aware:.4f}",
         verdict="holds" if ok else "violated",
         details={"increase_fraction_agnostic": per, "mutation": mutation},
@@ -213,7 +211,7 @@ def s1_l0l1_estimate(*, quick: bool, mutation=None):
     source="S1",
     theorems=("S1.I4",),
     experiment="s1_i4",
-    mutations=("wrong_exponent",),
+    mutations=(),
 )
 def s1_i4(*, quick: bool, mutation=None):
     e = get_experiment("s1_i4")(quick=quick)
@@ -232,7 +230,7 @@ def s1_i4(*, quick: bool, mutation=None):
     opt = m["alpha_opt"]
     deltas = e.meta["config"]["delta"]
     cap = lambda al, d: (1 - d) * al / (4 * (1 + d))  # noqa: E731  (times 1/L1_i, common to both ends)
-    expected = -1 if mutation is None else +1
+    expected = -1
     v = _direction(
         cap(opt[0].lo, deltas[0]),
         cap(opt[0].hi, deltas[0]),
@@ -246,7 +244,7 @@ def s1_i4(*, quick: bool, mutation=None):
         claim="S1-I4[t_opt]",
         source=_SRC.format("lower precision: smaller steps; I4"),
         problem=_PROBLEM,
-        bound="t* decreasing in delta" if expected < 0 else "(mutated) increasing",
+        bound="t* decreasing in delta",
         measured=f"L1*t*: {cap(opt[0].x_refined, deltas[0]):.4g} (delta={deltas[0]}) -> "
         f"{cap(opt[-1].x_refined, deltas[-1]):.4g} (delta={deltas[-1]})",
         verdict=v,
@@ -261,13 +259,13 @@ def s1_i4(*, quick: bool, mutation=None):
     source="S1",
     theorems=("S1.I4.opt",),
     experiment="s1_i4",
-    mutations=("wrong_exponent",),
+    mutations=(),
 )
 def s1_i4_trend(*, quick: bool, mutation=None):
     e = get_experiment("s1_i4")(quick=quick)
     m, th = e
     opt, deltas = m["alpha_opt"], e.meta["config"]["delta"]
-    expected = +1 if mutation is None else -1
+    expected = +1
     v = _direction(opt[0].lo, opt[0].hi, opt[-1].lo, opt[-1].hi, expected)
     if opt[0].at_boundary or opt[-1].at_boundary:
         v = "inconclusive"
@@ -275,7 +273,7 @@ def s1_i4_trend(*, quick: bool, mutation=None):
         claim="S1-I4-trend",
         source=_SRC.format("larger momentum parameter; I4"),
         problem=_PROBLEM,
-        bound="alpha* increasing in delta" if expected > 0 else "(mutated) decreasing",
+        bound="alpha* increasing in delta",
         measured=", ".join(
             f"delta={d:g}: {o.x_refined:.3g} [{o.lo:.3g}, {o.hi:.3g}]"
             for d, o in zip(deltas, opt, strict=True)
@@ -292,14 +290,14 @@ def s1_i4_trend(*, quick: bool, mutation=None):
     source="S1",
     theorems=(),
     experiment="s1_ns_lr_shift",
-    mutations=("wrong_exponent",),
+    mutations=(),
     empirical=True,
 )
 def s1_ns_lr_shift(*, quick: bool, mutation=None):
     e = get_experiment("s1_ns_lr_shift")(quick=quick)
     m, _ = e
     ks, out = e.meta["config"]["k"], []
-    expected = +1 if mutation is None else -1  # +1: lr*(k_max) > lr*(k_min)
+    expected = +1  # lr*(k_max) > lr*(k_min)
     for p in e.meta["config"]["preset"]:
         lo, hi = m["lr_opt"][(p, ks[0])], m["lr_opt"][(p, ks[-1])]
         v = _direction(lo.lo, lo.hi, hi.lo, hi.hi, expected)
@@ -310,9 +308,7 @@ def s1_ns_lr_shift(*, quick: bool, mutation=None):
                 claim=f"S1-NS-lr-shift[{p}]",
                 source="S1 claim (NanoGPT experiment); lab analogue",
                 problem="teacher_student d=8 h=16 k=4 N=128, minibatch 16; Muon beta=0.95 Nesterov",
-                bound=f"lr*(k={ks[-1]}) > lr*(k={ks[0]})"
-                if expected > 0
-                else "(mutated) lr* decreasing in k",
+                bound=f"lr*(k={ks[-1]}) > lr*(k={ks[0]})",
                 measured=f"lr*(k={ks[0]}) = {lo.x_refined:.4g} [{lo.lo:.4g}, {lo.hi:.4g}], "
                 f"lr*(k={ks[-1]}) = {hi.x_refined:.4g} [{hi.lo:.4g}, {hi.hi:.4g}]",
                 verdict=v,

@@ -33,7 +33,7 @@ def _curves(values, seeds, xs):
     source="S4",
     theorems=("S4.muon.threshold", "S4.gd.threshold", "S4.muon.isotropic"),
     experiment="s4_thresholds",
-    mutations=("wrong_exponent",),
+    mutations=(),
 )
 def s4_threshold(*, quick: bool, mutation: str | None = None):
     """Bisection == closed form (Muon, GD; isotropic and anisotropic); trend slopes on isotropic 𝓗.
@@ -41,7 +41,7 @@ def s4_threshold(*, quick: bool, mutation: str | None = None):
     Slopes: log η* against log σ̄ over the spread grid, per seed (seeds give rotated instances),
     bootstrap over seeds; the interval is widened by the bisection's resolution propagated to the
     slope (2·1e-9 / range of log σ̄), since on isotropic 𝓗 the relation is exact and the bootstrap
-    interval is degenerate.  "wrong_exponent" predicts Muon's threshold to follow σ₁ (slope 0).
+    interval is degenerate.
     """
     exp = get_experiment("s4_thresholds")(quick=quick)
     m, th = exp
@@ -66,8 +66,6 @@ def s4_threshold(*, quick: bool, mutation: str | None = None):
     order = np.argsort(sb)
     for name, expected in (("muon", 1.0), ("gd", 0.0)):
         Y = _curves(m[f"{name}_bisect"][iso], seeds, exp.meta["spread"][iso])[:, order]
-        if mutation == "wrong_exponent" and name == "muon":
-            expected = 0.0
         # slope of η* against σ̄: GD's is flat, so fit log η* on log σ̄ directly (positive values)
         pad = 2 * _THR_TOL / float(np.log(sb[order][-1] / sb[order][0]))
         ci = slope_ci(sb[order], Y, (sb[order][0], sb[order][-1]), rng=0)
