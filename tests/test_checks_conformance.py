@@ -49,7 +49,23 @@ def test_check_is_well_formed(cid):
     assert all(t in bounds.CATALOG for t in c.theorems)
 
 
-@pytest.mark.parametrize("cid", IDS)
+#: Checks whose verdicts are a reported finding, not a lab bug: the expectation test is an xfail
+#: (strict: it fails once the finding is resolved, so the entry has to go).
+FINDINGS = {
+    "S2-slopes": "issue 12: judged on the t-interval alone (no tolerance), the measured exponents differ "
+    "from -1/4 and -1/3 by 0.01-0.02 (full: MVR1 est_err -0.270 [-0.274, -0.266], MVR2 grad -0.319 "
+    "[-0.330, -0.307]; quick: Muon est_err -0.263 [-0.276, -0.251]); the exact-exponent prediction "
+    "needs a finite-horizon correction or an upper-bound reading",
+}
+
+
+def _expect(cid):
+    if cid in FINDINGS:
+        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason=FINDINGS[cid]))
+    return cid
+
+
+@pytest.mark.parametrize("cid", [_expect(cid) for cid in IDS])
 def test_quick_check_meets_its_expectation(cid):
     c = checks.get_check(cid)
     verdicts = c.run(quick=True)
@@ -64,7 +80,7 @@ def test_quick_check_catches_planted_bug(cid, mutation):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cid", IDS)
+@pytest.mark.parametrize("cid", [_expect(cid) for cid in IDS])
 def test_full_check_meets_its_expectation(cid):
     c = checks.get_check(cid)
     verdicts = c.run(quick=False)

@@ -133,3 +133,20 @@ def test_s4_invariant_level_is_judged_after_entry(fresh_cache):
     # the entry step is <= the level by definition; the judged maximum excludes it
     assert v.worst_ratio < v.details["entry_step_ratio"]
     assert v.details["tail_ratio"] < v.worst_ratio
+
+
+def test_s2_slopes_fit_window_skips_a_transient_and_is_judged_without_tolerance():
+    from lab.checks.s2 import SLOPE_MAX_WIDTH, fit_window
+    from lab.stats import Verdict, slope_ci
+
+    rng = np.random.default_rng(5)
+    T = np.unique(np.round(np.logspace(0, 4, 80)))
+    # exponent -1/4 after a transient that bends the curve below T ~ 100
+    Y = T**-0.25 * (1 + 30 / T) * np.exp(0.05 * rng.standard_normal((32, T.size)))
+    window, settled = fit_window(T, Y)
+    assert settled and window[0] >= 100
+    ci = slope_ci(T, Y, window)
+    assert ci.lo <= -0.25 <= ci.hi and ci.hi - ci.lo <= SLOPE_MAX_WIDTH
+    # a slope 0.02 off with a narrow interval is violated: there is no tolerance band any more
+    off = Verdict.from_slope("S2-slopes", "s", "p", -0.25, slope_ci(T, Y * T**-0.02, window), max_width=0.03)
+    assert off.verdict == "violated"
