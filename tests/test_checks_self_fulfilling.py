@@ -152,3 +152,38 @@ def test_s2_slopes_fit_window_skips_a_transient_and_is_judged_without_tolerance(
     # a slope 0.02 off with a narrow interval is violated: there is no tolerance band any more
     off = Verdict.from_slope("S2-slopes", "s", "p", -0.25, slope_ci(T, Y * T**-0.02, window), max_width=0.03)
     assert off.verdict == "violated"
+
+
+def _expand_too_large(monkeypatch, factor=1.25):
+    """Plant: the expand oracle injects an error of size factor·δ instead of δ."""
+    from lab.oracles import InexactOracle
+
+    original = InexactOracle._apply
+
+    def apply(self, G, rng):
+        if self.kind == "expand":
+            return (1.0 + factor * self._delta_array(G)) * self.base._apply(G, None)
+        return original(self, G, rng)
+
+    monkeypatch.setattr(InexactOracle, "_apply", apply)
+
+
+@pytest.mark.parametrize(
+    ("cid", "claim"), [("S1-I1-trend", "S1-I1-trend[direction]"), ("S1-I3-trend", "S1-I3-trend[t]")]
+)
+def test_expand_trend_rows_are_identities_that_catch_a_wrong_error_size(cid, claim, monkeypatch, fresh_cache):
+    clean = {v.claim: v for v in _verdicts(cid)}
+    assert clean[claim].verdict == "holds" and clean[claim].details["identity"] is True
+    assert "identity" in clean[claim].bound
+    _expand_too_large(monkeypatch)
+    monkeypatch.setenv("LAB_CACHE_DIR", str(fresh_cache / "mutant"))
+    assert {v.claim: v.verdict for v in _verdicts(cid)}[claim] == "violated"
+
+
+def test_trend_oracles_judge_the_direction_where_no_identity_fixes_it(fresh_cache):
+    verdicts = _verdicts("S1-trend-oracles")
+    claims = {v.claim for v in verdicts}
+    assert {"S1-trend-oracles[I1, random]", "S1-trend-oracles[I1, adversarial]"} <= claims
+    assert any(c.startswith("S1-trend-oracles[I1, ns:") for c in claims)
+    assert "S1-trend-oracles[I3, adversarial]" in claims
+    assert any(v.verdict != "inconclusive" for v in verdicts)  # empirical: decisive somewhere
