@@ -49,20 +49,18 @@ def _verdicts(cid, **kw):
     return get_check(cid).run(quick=True, **kw)
 
 
+# The unmutated rows hold: tests/test_checks_conformance.py runs every quick check.
+
+
 def test_s1_lemma_newton_schulz_rows_catch_a_coefficient_bug(fresh_cache, monkeypatch):
-    assert all(v.verdict == "holds" for v in _verdicts("S1-lemma"))
     _scale_cubic_coefficient(monkeypatch)
-    monkeypatch.setenv("LAB_CACHE_DIR", str(fresh_cache / "mutant"))
     assert any(v.verdict == "violated" for v in _verdicts("S1-lemma"))
 
 
 def test_s2_d_inexact_newton_schulz_rows_catch_a_coefficient_bug(fresh_cache, monkeypatch):
-    ns = [v for v in _verdicts("S2-D-inexact") if "ns:" in v.problem]
-    assert ns and all(v.verdict == "holds" for v in ns)
-    assert all(v.details["delta"].startswith("a priori") for v in ns)
     _scale_cubic_coefficient(monkeypatch)
-    monkeypatch.setenv("LAB_CACHE_DIR", str(fresh_cache / "mutant"))
     ns = [v for v in _verdicts("S2-D-inexact") if "ns:" in v.problem]
+    assert ns and all(v.details["delta"].startswith("a priori") for v in ns)
     assert any(v.verdict == "violated" for v in ns)
 
 
@@ -169,7 +167,12 @@ def _expand_too_large(monkeypatch, factor=1.25):
 
 
 @pytest.mark.parametrize(
-    ("cid", "claim"), [("S1-I1-trend", "S1-I1-trend[direction]"), ("S1-I3-trend", "S1-I3-trend[t]")]
+    ("cid", "claim"),
+    [
+        ("S1-I1-trend", "S1-I1-trend[direction]"),
+        # 20-seed stochastic sweep run twice cold (about 35 s): with the long sweeps
+        pytest.param("S1-I3-trend", "S1-I3-trend[t]", marks=pytest.mark.slow),
+    ],
 )
 def test_expand_trend_rows_are_identities_that_catch_a_wrong_error_size(cid, claim, monkeypatch, fresh_cache):
     clean = {v.claim: v for v in _verdicts(cid)}
@@ -180,6 +183,7 @@ def test_expand_trend_rows_are_identities_that_catch_a_wrong_error_size(cid, cla
     assert {v.claim: v.verdict for v in _verdicts(cid)}[claim] == "violated"
 
 
+@pytest.mark.slow  # three sweeps cold (about 20 s); the conformance suite runs the check warm
 def test_trend_oracles_judge_the_direction_where_no_identity_fixes_it(fresh_cache):
     verdicts = _verdicts("S1-trend-oracles")
     claims = {v.claim for v in verdicts}
