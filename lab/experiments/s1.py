@@ -164,7 +164,7 @@ def _lemma_compute(points):
     from lab.backend import get_backend
     from lab.norms import get_norm, inner
     from lab.oracles import inexact_oracle, newton_schulz_oracle
-    from lab.orthogonalization import ns_delta
+    from lab.orthogonalization import ns_delta_upper
 
     xp = get_backend("numpy")
     p0 = points[0]
@@ -190,10 +190,11 @@ def _lemma_compute(points):
         DG, DH = orc(G), orc(H)
         measured = np.maximum(_op_error(spec, DG, G), _op_error(spec, DH, H))
         # The δ the lemma is judged with is a priori: ns_delta(ℓ) bounds |1 − p(x)| over x ∈ [ℓ, 1]
+        # (ns_delta_upper: its value at a grid point just below ℓ, an upper bound)
         # from the preset's coefficients alone, with ℓ the smaller normalised singular value floor of
         # the two inputs (a property of G and H, not of the oracle's output).  The measured δ would make
         # the lemma a triangle inequality, true for any Newton–Schulz bug.
-        delta = np.vectorize(lambda ell: ns_delta(ell, int(k), preset))(np.minimum(_ell(G), _ell(H)))
+        delta = ns_delta_upper(np.minimum(_ell(G), _ell(H)), int(k), preset)
     else:
         delta = _col(points, "delta")[:, None]
         orc = inexact_oracle("spectral", np.broadcast_to(delta, (len(points), N)).copy(), oracle_name)

@@ -106,14 +106,15 @@ def _descent_config(quick):
 def _a_priori_ns(steps, preset):
     """Muon's Newton–Schulz oracle whose reported δ is a priori, not measured.
 
-    ``diagnostics`` reports δ_t = ``ns_delta(ℓ_t, steps, preset)``: the uniform bound of |1 − p(x)|
+    ``diagnostics`` reports δ_t = ``ns_delta(ℓ_t, steps, preset)`` (through ``ns_delta_upper``, its
+    value at a grid point just below ℓ_t, an upper bound): the uniform bound of |1 − p(x)|
     over x ∈ [ℓ_t, 1] computed from the preset's coefficients alone, where ℓ_t = σ_min(M_t)/(‖M_t‖_F
     + eps) is the floor of the normalised spectrum of the oracle's input (rounded down by 1e-12).
     The measured ‖D − lmo(M_t)‖ would make S2.D.inexact a triangle inequality, true for any bug in
     the iteration; the a-priori δ is not computed from the output, so such a bug shows.
     """
     from lab.oracles import NewtonSchulzOracle
-    from lab.orthogonalization import ns_delta
+    from lab.orthogonalization import ns_delta_upper
 
     class APrioriNS(NewtonSchulzOracle):
         def diagnostics(self, G, D):
@@ -121,7 +122,7 @@ def _a_priori_ns(steps, preset):
             sv = np.linalg.svd(np.asarray(G), compute_uv=False)
             fro = np.sqrt(np.sum(sv * sv, axis=-1))
             ell = sv[..., -1] / (fro + self._eps) * (1 - 1e-12)
-            out["delta"] = np.vectorize(lambda x: ns_delta(x, steps, preset))(ell).astype(np.float64)
+            out["delta"] = ns_delta_upper(ell, steps, preset)
             return out
 
     return APrioriNS(steps, preset, 1.0, {})
