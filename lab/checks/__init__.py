@@ -78,8 +78,8 @@ class Check:
     report_only : verdict claims (e.g. "S1-I3-trend[alpha]") that report a measured direction where
         no prediction applies: they may be "inconclusive", never "violated".
     empirical : the check measures a paper's *empirical* claim on the lab's analogue (e.g. S1's
-        NanoGPT learning-rate shift), which may come out either way: it must be decisive somewhere,
-        and its "wrong_exponent" mutation must flip every decisive verdict.
+        NanoGPT learning-rate shift), which may come out either way: it must be decisive somewhere;
+        a declared mutation must flip every decisive verdict.
 
     Every other verdict must be "holds"; :meth:`problems` says which are not.
     """

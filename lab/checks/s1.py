@@ -11,8 +11,10 @@ Planted bugs (each check must report "violated" under them; ``tests/test_checks_
   for I1 (the measured average is Lt/2 + O(1/K) there); σ = 0.01, α = 1, large t for I3.
 * ``double_step`` — the optimizer's step doubled (:func:`lab.checks.mutations.mutate`), the bound
   evaluated at the nominal step: the measured average doubles in the same tight regimes.
-* ``wrong_exponent`` (trend checks) — the predicted dependence of the optimal step on δ inverted:
-  t*(δ) ∝ (1 + δ)^{+1} instead of (1 + δ)^{-1} (I1), "increasing" instead of "decreasing" (I3).
+* ``wrong_exponent`` (S1-I1-trend) — the predicted optimal step t*(δ) ∝ (1 + δ)^{+1} instead of
+  (1 + δ)^{-1}, compared with the measured optimum (a prediction-side bug).  The variants that only
+  flipped a direction predicate on the same data are gone; the direction rows of the expand and
+  shrink oracles are rescaling identities (see S1-trend-oracles for the other oracles).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ SOURCE = "lab derivation consistent with S1 (Shulgin et al., arXiv 2510.19933)"
 #: Floating-point slack for the lemma, whose shrink/expand/reflected cases are equalities in exact
 #: arithmetic (relative rounding of a few ulps on 8x6 SVDs); not a statistical tolerance.
 LEMMA_RTOL = 1e-9
+#: |log| tolerance of the rescaling identities of the expand/shrink trend rows: the three-point parabola
+#: refinement on the shifted grid reproduces t_hat(0) to about 0.2 % on these grids; 2 % leaves room
+#: and still sees a 10 % error in the injected size at delta = 0.4 (log 1.44/1.4 = 0.028).
+IDENTITY_TOL = 0.02
 
 
 def _exp(name, quick, **kw):
@@ -216,17 +222,35 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
             "mutation": mutation,
         },
     )
-    predicted_down = mutation != "wrong_exponent"
-    measured_down = bool(t_hat[-1] < t_hat[0])
-    direction = Verdict(
-        claim="S1-I1-trend[direction]",
-        source=SOURCE,
-        problem=problem,
-        bound="t_opt decreasing in delta" if predicted_down else "t_opt increasing in delta (planted)",
-        measured=f"t_hat {t_hat[0]:.4g} (delta={deltas[0]:g}) -> {t_hat[-1]:.4g} (delta={deltas[-1]:g})",
-        verdict="holds" if measured_down == predicted_down else "violated",
-        details={"t_hat": t_hat.tolist(), "mutation": mutation},
-    )
+    # Direction, expand and shrink oracles: an identity, not a test of the theory.  With D = (1 ± δ)·lmo
+    # the run at (t, δ) equals the run at (t(1 ± δ), 0) (same seeds), so t_hat(δ)(1 ± δ) = t_hat(0) up
+    # to the parabola refinement; any trend follows.  The rows check that identity (a wrong injected
+    # error size breaks it); the direction under the random, adversarial and Newton–Schulz oracles,
+    # which the rescaling does not fix, is judged by S1-trend-oracles.
+    identity_rows = []
+    for kind, sign in (("expand", 1.0), ("shrink", -1.0)):
+        th = np.asarray([a.x_refined for a in _i1_argmins(exp, ax["kind"].index(kind))])
+        dev = np.abs(np.log(th * (1 + sign * deltas) / th[0]))
+        identity_rows.append(
+            Verdict(
+                claim="S1-I1-trend[direction]" if kind == "expand" else f"S1-I1-trend[direction, {kind}]",
+                source=SOURCE,
+                problem=problem + f", {kind} oracle",
+                bound=f"identity: t_hat(delta)(1{'+' if sign > 0 else '-'}delta) = t_hat(0) "
+                f"(|log| <= {IDENTITY_TOL:g}; the {kind} run at (t, delta) is the run at "
+                f"(t(1{'+' if sign > 0 else '-'}delta), 0))",
+                measured=f"t_hat {th[0]:.4g} (delta={deltas[0]:g}) -> {th[-1]:.4g} (delta={deltas[-1]:g}); "
+                f"max |log| = {dev.max():.3g}",
+                verdict="holds" if bool(np.all(dev <= IDENTITY_TOL)) else "violated",
+                worst_ratio=float(dev.max() / IDENTITY_TOL),
+                details={
+                    "t_hat": th.tolist(),
+                    "identity": True,
+                    "note": "reported as an identity: the direction of t_opt under this oracle follows "
+                    "from rescaling the step and says nothing about the theory",
+                },
+            )
+        )
     # degradation of the best-over-t error, every kind, relative to δ = 0 of the same kind
     best = exp.measured["avg"][..., -1].mean(axis=-1).min(axis=-1)  # (kind, δ)
     rel = (best / best[:, :1])[:, 1:]  # δ = 0 is the reference itself
@@ -276,7 +300,7 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
             "along these runs (measured delta_op reaches 1 near the optimum)",
         },
     )
-    return [tracking, direction, degr, direction_ns]
+    return [tracking, *identity_rows, degr, direction_ns]
 
 
 # ------------------------------------------------------------------------------------------ I3
@@ -353,13 +377,14 @@ def _i3_optima(exp, sigma_index):
     theorems=("S1.I3",),
     experiment="s1_i3",
     quick=True,
-    mutations=("wrong_exponent",),
+    mutations=(),
     report_only=("S1-I3-trend[alpha]",),
 )
 def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
     """Grid-optimal (t, α) vs δ at σ = 1 (noise-dominated), in both parametrisations.
 
-    t: "holds" when the refined optimal step at the largest δ is below the one at δ = 0.
+    t: the expand oracle's rescaling identity t̂(δ)(1 + δ) = t̂(0) (within :data:`IDENTITY_TOL`),
+    reported as an identity (the direction it implies is not evidence for the theory).
     α: "holds" when α̂ increases with non-overlapping bootstrap intervals, "violated" when it
     decreases with non-overlapping intervals, else "inconclusive".  For the expand oracle the run
     at (t, α, δ) equals the run at (t(1 + δ), α, 0) exactly (common random numbers), so the
@@ -377,21 +402,28 @@ def s1_i3_trend_check(*, quick: bool, mutation: str | None = None):
         f"isotropic_quadratic 8x6 + gaussian sigma={ax['sigma'][s]:g}, "
         f"K={exp.meta['steps']}, {len(ax['seed'])} seeds"
     )
-    predicted_down = mutation != "wrong_exponent"
-    t_down = t_hat[-1] < t_hat[0]
+    # expand oracle: the run at (t, α, δ) is the run at (t(1 + δ), α, 0), so the direction of t_opt is an
+    # identity; the row checks it (a wrong injected error size breaks it) and says so.  The direction
+    # under the adversarial oracle is judged by S1-trend-oracles.
+    dev = np.abs(np.log(np.asarray(t_hat) * (1 + np.asarray(deltas)) / t_hat[0]))
     t_verdict = Verdict(
         claim="S1-I3-trend[t]",
         source=SOURCE,
-        problem=problem,
-        bound="t_opt decreasing in delta" if predicted_down else "t_opt increasing in delta (planted)",
-        measured=f"t_hat {t_hat[0]:.4g} (delta={deltas[0]:g}) -> {t_hat[-1]:.4g} (delta={deltas[-1]:g})",
-        verdict="holds" if t_down == predicted_down else "violated",
+        problem=problem + ", expand oracle",
+        bound=f"identity: t_hat(delta)(1+delta) = t_hat(0) (|log| <= {IDENTITY_TOL:g}; the expand run at "
+        "(t, alpha, delta) is the run at (t(1+delta), alpha, 0))",
+        measured=f"t_hat {t_hat[0]:.4g} (delta={deltas[0]:g}) -> {t_hat[-1]:.4g} (delta={deltas[-1]:g}); "
+        f"max |log| = {dev.max():.3g}",
+        verdict="holds" if bool(np.all(dev <= IDENTITY_TOL)) else "violated",
+        worst_ratio=float(dev.max() / IDENTITY_TOL),
         details={
             "delta": deltas,
             "t_hat": t_hat,
             "ci": [[o[0].lo, o[0].hi] for o in opt],
             "t_opt_bound": np.asarray(exp.theoretical["t_opt"])[s].tolist(),
-            "mutation": mutation,
+            "identity": True,
+            "note": "reported as an identity: under the expand oracle t_opt falls like 1/(1+delta) "
+            "whatever the theory says",
         },
     )
     lo0, hi0 = opt[0][1].lo, opt[0][1].hi

@@ -34,12 +34,12 @@ def _optimal_alpha(exp):
     source="S1",
     theorems=("S1.I3",),
     experiment="s1_i3_adversarial",
-    mutations=("wrong_exponent",),
+    mutations=(),
     empirical=True,
 )
 def s1_i3_alpha_adversarial(*, quick: bool, mutation: str | None = None):
     """'holds' if α̂(δ_max) lies above α̂(0) with disjoint intervals, 'violated' if below, else
-    'inconclusive'; under "wrong_exponent" the predicted direction is reversed."""
+    'inconclusive'."""
     exp = get_experiment("s1_i3_adversarial")(quick=quick)
     ax = exp.meta["axes"]
     opt = _optimal_alpha(exp)
@@ -50,7 +50,7 @@ def s1_i3_alpha_adversarial(*, quick: bool, mutation: str | None = None):
         direction = "down"
     else:
         direction = None
-    predicted = "down" if mutation == "wrong_exponent" else "up"
+    predicted = "up"
     verdict = "inconclusive" if direction is None else ("holds" if direction == predicted else "violated")
     a_hat = [o.x_refined for o in opt]
     return Verdict(

@@ -17,7 +17,7 @@ import bounds
 from lab.checks import check
 from lab.checks.mutations import understate
 from lab.experiments import get_experiment
-from lab.stats import Verdict, ratio_to_bound, slope_ci
+from lab.stats import Verdict, ratio_to_bound, slope_ci, vacuous
 
 _SRC = "lab derivation consistent with S3 (Chen, Li, Liu, arXiv 2506.15054)"
 _PROBLEM = "constrained_least_squares m=8 n=6 L=1 mu=0.1 excess=2 (||X*||_op = 2 > s/lam)"
@@ -156,6 +156,7 @@ def s3_constrained_optimum(*, quick: bool, mutation: str | None = None):
         "worst (F_c - F(X_t))/tolerance after entry",
         ratio_to_bound(below, tol),
         radius_factor=factor,
+        judged_iterates=int(ins.sum()),
         F_c=sorted(set(np.round(th["F_c"][ex], 12).tolist())),
     )
     fw = th["fw_bound"][ex]
@@ -168,7 +169,12 @@ def s3_constrained_optimum(*, quick: bool, mutation: str | None = None):
         "F(X_t) - F_c <= S(X_t)/lam",
         "worst (F - F_c)/(S/lam) after entry",
         ratio_to_bound(ratio_fw, 1.0),
+        judged_iterates=int(ins[:, :-1].sum()),
     )
+    if not ins.any():
+        v1 = vacuous(v1, "no iterate entered the ball ||X||_op <= s/lam")
+    if not ins[:, :-1].any():
+        v2 = vacuous(v2, "no iterate entered the ball ||X||_op <= s/lam")
     lr = exp.meta["lr"][ex]
     seeds, wds = exp.meta["seed"][ex], exp.meta["wd"][ex]
     etas = np.unique(lr)

@@ -136,7 +136,7 @@ def table(verdicts) -> str:
 def _run(args: argparse.Namespace) -> int:
     from lab.appendix import DEFAULT_VERDICTS
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
-    from lab.stats import Verdict
+    from lab.stats import Verdict, chance_flags
 
     load_all()
     try:
@@ -233,6 +233,11 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
             + ", ".join(f"{n} {k}" for k, n in counts.items())
+        )
+        n_stat, expected = chance_flags(verdicts)
+        print(
+            f"at level 95% (99.9% for one-sided limits), {expected:.2f} of the {n_stat} statistical verdicts "
+            "would be flagged by chance in expectation (0 of the others: exact comparisons)"
         )
     if not args.no_write and args.mutation is None:
         path = args.out or DEFAULT_VERDICTS

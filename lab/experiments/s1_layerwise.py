@@ -210,7 +210,8 @@ def _i2_compute(points):
 
 def _i2_config(quick):
     return dict(
-        kind=["expand", "adversarial"] if quick else list(KINDS),
+        # shrink: D = (1 − δ)·lmo attains lemma (a) with equality, the δ-term of the decrease bound
+        kind=["expand", "adversarial", "shrink"] if quick else [*KINDS, "shrink"],
         rule=list(RULES),
         delta=[0.0, 0.5, 0.95] if quick else [0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95],
         seed=list(range(4 if quick else 8)),

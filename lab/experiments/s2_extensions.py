@@ -81,6 +81,31 @@ def _descent_config(quick):
     }
 
 
+def _a_priori_ns(steps, preset):
+    """Muon's Newton–Schulz oracle whose reported δ is a priori, not measured.
+
+    ``diagnostics`` reports δ_t = ``ns_delta(ℓ_t, steps, preset)`` (through ``ns_delta_upper``, its
+    value at a grid point just below ℓ_t, an upper bound): the uniform bound of |1 − p(x)|
+    over x ∈ [ℓ_t, 1] computed from the preset's coefficients alone, where ℓ_t = σ_min(M_t)/(‖M_t‖_F
+    + eps) is the floor of the normalised spectrum of the oracle's input (rounded down by 1e-12).
+    The measured ‖D − lmo(M_t)‖ would make S2.D.inexact a triangle inequality, true for any bug in
+    the iteration; the a-priori δ is not computed from the output, so such a bug shows.
+    """
+    from lab.oracles import NewtonSchulzOracle
+    from lab.orthogonalization import ns_delta_upper
+
+    class APrioriNS(NewtonSchulzOracle):
+        def diagnostics(self, G, D):
+            out = dict(super().diagnostics(G, D))
+            sv = np.linalg.svd(np.asarray(G), compute_uv=False)
+            fro = np.sqrt(np.sum(sv * sv, axis=-1))
+            ell = sv[..., -1] / (fro + self._eps) * (1 - 1e-12)
+            out["delta"] = ns_delta_upper(ell, steps, preset)
+            return out
+
+    return APrioriNS(steps, preset, 1.0, {})
+
+
 def _descent_compute(points):
     """One stacked run per chunk (one problem, oracle, mutation): every step recorded."""
     from lab.checks.mutations import mutate
@@ -92,7 +117,8 @@ def _descent_compute(points):
     p0 = points[0]
     problem = _problem(p0["problem"], _DESCENT_DIST[p0["problem"]])
     if p0["oracle"].startswith("ns:"):
-        oracle = p0["oracle"]
+        _, preset, k = p0["oracle"].split(":")
+        oracle = _a_priori_ns(int(k), preset)
     else:
         oracle = inexact_oracle(exact_lmo("spectral"), _col(points, "delta"), p0["oracle"])
     opt = muon(
@@ -119,6 +145,7 @@ def _descent_compute(points):
         "grad_dual": m["grad_dual"].T[:, :-1],  # (B, T): step metrics of the step from X_k
         "est_err_dual": m["est_err_dual"].T[:, :-1],
         "lr": m["lr"].T[:, :-1],
+        # injected errors: the measured ‖D − lmo‖; Newton–Schulz: the a-priori δ (_a_priori_ns)
         "delta_measured": m["oracle_delta_b0"].T[:, :-1],
     }
 
@@ -162,8 +189,10 @@ def s2_descent_inexact(
     Returns, per row of the sweep (``meta["rows"]``) and step t:
     measured ``excess`` = f(X_{t+1}) − f(X_t) + η(1 − δ)‖∇f‖_* − 2η‖ε‖_* (what the η² term must
     dominate), ``scale`` = |f(X_t)| + |f(X_{t+1})| + η‖∇f‖_* + 2η‖ε‖_* (the magnitude of the terms,
-    for the rounding allowance), ``delta`` the δ the bound uses (nominal for injected errors, measured
-    δ_t for NS), ``applicable`` δ < 1; theoretical ``quad`` = (Lr/2)(1 + δ)²η² and ``bound`` = the
+    for the rounding allowance), ``delta`` the δ the bound uses (nominal for injected errors, the
+    a-priori δ_t = ns_delta(ℓ_t) of the preset at the input's normalised spectral floor for NS;
+    see :func:`_a_priori_ns`), ``applicable`` δ < 1; theoretical ``quad`` = (Lr/2)(1 + δ)²η² and
+    ``bound`` = the
     theorem's full right-hand side minus f(X_t), both from the bounds catalog with the certified L
     (×0.8 under "understate_constant").
     """
