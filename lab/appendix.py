@@ -468,18 +468,24 @@ def _verdict_names() -> tuple[str, ...]:
     return tuple(VERDICTS)
 
 
-def write_verdicts(verdicts: Iterable[Any], path: str | os.PathLike = DEFAULT_VERDICTS) -> Path:
+def write_verdicts(
+    verdicts: Iterable[Any], path: str | os.PathLike = DEFAULT_VERDICTS, *, tightness: Any = None
+) -> Path:
     """Write ``lab check`` results in the verdicts schema (module docstring); returns the path.
 
     ``verdicts`` are :class:`lab.stats.Verdict` records (or their ``as_row()`` dicts).  The
-    file is written atomically (temporary file + rename), rows in the given order.
+    file is written atomically (temporary file + rename), rows in the given order.  ``tightness``:
+    the per-theorem records of :func:`lab.tightness.records`, stored under the key "tightness".
     """
     rows = [v.as_row() if hasattr(v, "as_row") else dict(v) for v in verdicts]
     _validate_rows(rows, "verdicts")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"schema": VERDICTS_SCHEMA, "rows": rows}, indent=1, allow_nan=False) + "\n")
+    doc = {"schema": VERDICTS_SCHEMA, "rows": rows}
+    if tightness is not None:
+        doc["tightness"] = tightness
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
 

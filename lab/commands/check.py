@@ -75,9 +75,21 @@ def _short_source(text: str) -> str:
     return f"{found.group(0)} (lab)" if text.startswith("lab ") else found.group(0)
 
 
+def _theorem_tightness(v, agg) -> float | None:
+    """The largest ratio found for the theorems this verdict measures (lab.tightness), or None."""
+    from lab.tightness import attribute
+
+    found = [agg[t].ratio for t in attribute(v) if t in agg and agg[t].ratio is not None]
+    return max(found) if found else None
+
+
 def table(verdicts) -> str:
-    """A plain-text table of verdicts (one line each)."""
-    header = ("claim", "source", "problem", "bound", "measured", "ratio / slope ± CI", "verdict")
+    """A plain-text table of verdicts (one line each); "tightness" is the theorem's largest ratio."""
+    from lab.tightness import from_verdicts
+
+    verdicts = list(verdicts)
+    agg = from_verdicts(verdicts)
+    header = ("claim", "source", "problem", "bound", "measured", "ratio / slope ± CI", "verdict", "tightness")
     rows = []
     for v in verdicts:
         if v.slope is not None:
@@ -95,6 +107,7 @@ def table(verdicts) -> str:
                 _fmt(v.measured),
                 stat,
                 v.verdict,
+                _fmt(_theorem_tightness(v, agg)),
             )
         )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -103,6 +116,7 @@ def table(verdicts) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from lab import tightness
     from lab.appendix import DEFAULT_VERDICTS, write_verdicts
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
     from lab.stats import Verdict
@@ -150,15 +164,34 @@ def _run(args: argparse.Namespace) -> int:
                 for v in got
             ]
 
+    tight = tightness.records(verdicts)
     if args.json:
-        print(json.dumps([v.as_row() for v in verdicts], indent=1))
+        agg = tightness.from_verdicts(verdicts)
+        print(
+            json.dumps(
+                [
+                    {
+                        **v.as_row(),
+                        "theorems": tightness.attribute(v),
+                        "tightness": _theorem_tightness(v, agg),
+                    }
+                    for v in verdicts
+                ],
+                indent=1,
+            )
+        )
     elif args.ledger:
         rows = ledger(verdicts)
         width = max(len(r["claim"]) for r in rows)
         for r in rows:
             exps = ",".join(r["experiments"]) or "-"
             counts = f"({r['verdicts']})" if r["verdicts"] else ""
-            print(f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {exps:34s}  {r['statement']}")
+            t = tight.get(r["claim"])
+            ratio = f"{_fmt(t['ratio'])} {t['method']}" if t and t["ratio"] is not None else "-"
+            head = f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {ratio:16s}"
+            print(f"{head} {exps:34s}  {r['statement']}")
+            if t and t["reason"]:
+                print(f"{'':<{width}}  tightness < {tightness.GOAL}: {t['reason']}")
     else:
         print(table(verdicts))
         counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
@@ -166,8 +199,9 @@ def _run(args: argparse.Namespace) -> int:
             f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
             + ", ".join(f"{n} {k}" for k, n in counts.items())
         )
+        print(tightness.summary(tight))
     if not args.no_write and args.mutation is None:
-        path = write_verdicts(verdicts, args.out or DEFAULT_VERDICTS)
+        path = write_verdicts(verdicts, args.out or DEFAULT_VERDICTS, tightness=tight)
         print(f"verdicts written to {path}", file=sys.stderr)
     return 1 if failed else 0
 
