@@ -367,7 +367,7 @@ def search(theorem: str, *, budget: int = BUDGET["full"], seed: int = 0, mutatio
         order = np.argsort(-r)[:2]
         cat_best_u, cat_best_r = U[order[0]], float(r[order[0]])
         for i in order:
-            u, rr = _refine(fam, cat, mutation, U[i], float(r[i]), rng, rounds=12, batch=max(8, budget // 8))
+            u, rr = _refine(fam, cat, mutation, U[i], float(r[i]), rng, rounds=20, batch=max(8, budget // 8))
             if rr > cat_best_r:
                 cat_best_u, cat_best_r = u, rr
         per_category.append({**cat, "ratio": cat_best_r})

@@ -131,13 +131,12 @@ _L1_SPACE = {
 def s3_l1(p, cat, mutation):
     ops, k, radius = _entry(p, cat, mutation)
     bound = value("S3.L1", k=k, eta=p["eta"], lam=p["lam"], s=p["s"], omega=1.0, X0_op=ops[0])
-    # Below 1e-8 of the radius an excess is rounding of ||X_k||_op - s/lam, not a measurement: there the
-    # bound can only be exceeded by more than that (+inf), never approached.
+    # Below 1e-8 of the radius an excess is rounding of ||X_k||_op - s/lam, not a measurement: where the
+    # bound is that small it can only be exceeded by more than the rounding (+inf), never approached.
     tiny = 1e-8 * radius
-    measured = np.where(ops - radius > tiny, ops - radius, 0.0)
-    r = np.where(
-        bound > tiny, measured / np.where(bound > tiny, bound, 1.0), np.where(measured > 0, np.inf, 0.0)
-    )
+    measured = np.maximum(ops - radius, 0.0)
+    safe = np.where(bound > tiny, bound, 1.0)
+    r = np.where(bound > tiny, measured / safe, np.where(measured > bound + tiny, np.inf, 0.0))
     r = r[1:]  # k = 0 is the bound's own starting value (ratio 1 by definition), not a measurement
     return r.max(axis=0), {"k": r.argmax(axis=0) + 1.0}
 
@@ -169,11 +168,6 @@ LOOSE_REASONS.update(
         "term, larger still",
         "S2.N2": "as S2.N1 with the MVR2 (STORM) recursion; the 2^(1/3) and (log T + 1) factors and the "
         "mean-square constant L_ms in place of L are worst cases the runs do not attain together",
-        "S2.P1": "the PL best-iterate bound is N1's closed form divided by sqrt(2 mu) (PL turns a gradient "
-        "bound into a gap bound, equality only along the lowest Hessian eigenvector): it inherits N1's "
-        "looseness (<= 0.19) and adds the PL step, measured ~0.01-0.02",
-        "S2.P1.MVR1": "as S2.P1 (MVR1's closed form)",
-        "S2.P1.MVR2": "as S2.P1 (MVR2's closed form)",
         "S2.P2": "the last-iterate bound max(Delta0, H/(c eta0 - p)) T^-p is a Gronwall-type envelope: "
         "the contraction 1 - 2 eta mu/G assumes the gradient bound G is attained at every step, while "
         "||grad f|| shrinks with the gap, so the actual decay is faster than T^-p (measured 0.07-0.13)",
