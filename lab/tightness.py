@@ -398,8 +398,8 @@ def _salt() -> str:
     mods = [lab, problems, bounds]
     for pkg in (lab, problems, bounds):
         for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."):
-            if info.name.startswith("lab.commands") or info.name.startswith("lab.bench"):
-                continue  # the CLI prints results; it computes none of them
+            if info.name.startswith(("lab.commands", "lab.bench")) or info.name.endswith("__main__"):
+                continue  # the CLI prints results; it computes none of them (and __main__ runs it)
             try:
                 mods.append(importlib.import_module(info.name))
             except ImportError:  # an optional backend (torch, dask) that is not installed
