@@ -28,7 +28,13 @@ def _v(claim, bound, ratio, **details):
 
 def _verdicts(r_avg, r_min, r_trend):
     return [
-        _v("S1-I1[avg]", "S1.I1 bound (certified L_spectral, run's Delta0)", r_avg, check="S1-I1", where={"t": 1}),
+        _v(
+            "S1-I1[avg]",
+            "S1.I1 bound (certified L_spectral, run's Delta0)",
+            r_avg,
+            check="S1-I1",
+            where={"t": 1},
+        ),
         _v("S1-I1[min]", "S1.I1 bound (certified L_spectral, run's Delta0)", r_min, check="S1-I1"),
         # a trend row's ratio is not measured/bound of S1.I1: it must not count
         _v("S1-I1-trend[degradation]", "(1+delta)/(1-delta)", r_trend, check="S1-I1-trend"),
@@ -70,22 +76,46 @@ def test_records_give_a_reason_below_the_goal():
     assert high["S1.I1"]["reason"] == "" and high["S1.I1"]["method"] == "checks"
 
 
-def test_lab_check_json_file_and_ledger_show_tightness(tmp_path, capsys):
+@pytest.fixture
+def scratch_check():
+    """Register a throwaway check of S1.lemma_a and remove it afterwards."""
+    from lab import checks
+
+    checks.load_all()
+    added = []
+
+    def add(id, ratios):
+        def fn(*, quick, mutation=None):
+            return [_v(f"{id}[{i}]", "S1.lemma_a (excess form)", r) for i, r in enumerate(ratios)]
+
+        checks.check(id, claim="a test claim", source="S1", theorems=("S1.lemma_a",))(fn)
+        added.append(id)
+
+    yield add
+    for id in added:
+        checks.CHECKS.pop(id, None)
+
+
+@pytest.mark.parametrize("ratios", [(0.2, 0.6), (0.45, 0.3)])
+def test_lab_check_json_file_and_ledger_show_tightness(scratch_check, ratios, tmp_path, capsys):
+    scratch_check("ZZ-tight", ratios)
     out = tmp_path / "verdicts.json"
-    assert main(["check", "--only", "S1-lemma", "--json", "--out", str(out)]) == 0
+    assert main(["check", "--only", "ZZ-tight", "--json", "--out", str(out)]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {r["claim"] for r in rows} == {"S1-lemma[a]", "S1-lemma[b]", "S1-lemma[c]"}
+    assert [r["worst_ratio"] for r in rows] == list(ratios)
     for r in rows:
-        assert r["theorems"] == ["S1.lemma_" + r["claim"][-2]]
-        assert r["tightness"] == pytest.approx(r["worst_ratio"])
-    doc = json.loads(out.read_text())
-    for r in rows:
-        rec = doc["tightness"][r["theorems"][0]]
-        assert rec["ratio"] == pytest.approx(r["worst_ratio"]) and rec["method"] == "checks"
-    assert main(["check", "--only", "S1-lemma", "--ledger", "--no-write"]) == 0
+        assert r["theorems"] == ["S1.lemma_a"] and r["tightness"] == max(ratios)
+    rec = json.loads(out.read_text())["tightness"]["S1.lemma_a"]
+    assert rec["ratio"] == max(ratios) and rec["method"] == "checks"
+    assert bool(rec["reason"]) == (max(ratios) < tightness.GOAL)
+    assert main(["check", "--only", "ZZ-tight", "--no-write"]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split()[-1] == "tightness"
+    summary = next(line.split() for line in text.splitlines() if line.startswith("  S1.lemma_a"))
+    assert summary[1:4] == [f"{max(ratios):.3g}", "checks", f"ZZ-tight[{ratios.index(max(ratios))}]"]
+    assert main(["check", "--only", "ZZ-tight", "--ledger", "--no-write"]) == 0
     ledger = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
-    a = next(r for r in rows if r["claim"] == "S1-lemma[a]")
-    assert f"{a['worst_ratio']:.3g} checks" in ledger["S1.lemma_a"]
+    assert f"{max(ratios):.3g} checks" in ledger["S1.lemma_a"]
 
 
 def test_search_reaches_the_goal_on_a_known_tight_instance():
