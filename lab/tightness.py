@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import pkgutil
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -43,7 +44,11 @@ from typing import Any
 import numpy as np
 
 import bounds
+import lab
+import problems
 from lab.cache import Cache, code_version
+from lab.checks import load_all
+from lab.stats import _jsonable
 
 __all__ = [
     "FAMILIES",
@@ -93,8 +98,6 @@ class Tightness:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        from lab.stats import _jsonable
-
         return _jsonable(
             {
                 "theorem": self.theorem,
@@ -115,8 +118,6 @@ def _field(v: Any, name: str) -> Any:
     if isinstance(v, Mapping):
         value = v.get(name)
         if name == "details" and isinstance(value, str):  # a row of the verdicts file
-            import json
-
             try:
                 return json.loads(value)
             except ValueError:
@@ -176,8 +177,6 @@ def attribute(verdict: Any, checks: Mapping[str, Any] | None = None) -> list[str
     and degradation rows (claims such as "S1-I1-trend[degradation]"), whose ratio is not
     measured/bound of an inequality theorem, match none of these and are left out.
     """
-    from lab.checks import load_all
-
     checks = load_all() if checks is None else checks
     inequality = set(inequality_theorems())
     details = _field(verdict, "details") or {}
@@ -226,8 +225,6 @@ def from_verdicts(verdicts: Iterable[Any]) -> dict[str, Tightness]:
     a non-finite ratio (a NaN measurement) still counts: +inf is the largest ratio, never hidden.
     Theorems no verdict measures get ``ratio=None``.
     """
-    from lab.checks import load_all
-
     checks = load_all()
     out = {tid: Tightness(tid, None) for tid in inequality_theorems()}
     for v in verdicts:
@@ -293,7 +290,7 @@ def family(theorem: str, **kw) -> Callable:
 
 
 def _families() -> dict[str, Family]:
-    import lab.tight_families
+    import lab.tight_families  # imported late: the family modules import this one to register
 
     for info in pkgutil.iter_modules(lab.tight_families.__path__):
         importlib.import_module(f"lab.tight_families.{info.name}")
@@ -392,9 +389,6 @@ def search(theorem: str, *, budget: int = BUDGET["full"], seed: int = 0, mutatio
 
 @functools.cache
 def _salt() -> str:
-    import lab
-    import problems
-
     mods = [lab, problems, bounds]
     for pkg in (lab, problems, bounds):
         for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."):
@@ -421,8 +415,6 @@ def cached(
     cache: Cache | None = None,
 ) -> dict | None:
     """:func:`search` through the lab's result cache; ``compute=False``: only a cached result (or None)."""
-    import json
-
     cache = Cache() if cache is None else cache
     config = _key_config(theorem, budget, seed, mutation)
     salt = _salt()
@@ -432,8 +424,6 @@ def cached(
         return json.loads(str(entry.arrays["result"]))
     if not compute:
         return None
-    from lab.stats import _jsonable
-
     result = _jsonable(search(theorem, budget=budget, seed=seed, mutation=mutation))
     cache.store(
         CACHE_NAME, key, {"result": np.asarray(json.dumps(result, sort_keys=True))}, config=config, salt=salt
@@ -490,8 +480,9 @@ def records(verdicts: Iterable[Any] = (), *, searched: bool = True, cache: Cache
             reason = "" if best.ratio >= GOAL else reason_for(tid)
         out[tid] = {
             **Tightness(tid, best.ratio, best.where, best.method, reason).as_dict(),
-            "checks_ratio": from_checks.ratio,
-            "search_ratio": s_ratio,
+            # non-finite ratios as text ('inf'), so the verdicts file stays strict JSON
+            "checks_ratio": _jsonable(from_checks.ratio),
+            "search_ratio": _jsonable(s_ratio),
         }
     return out
 

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 import bounds
+import problems
 
 #: Shapes searched: a scalar (where the LMO analysis is an equality) and a small matrix.
 SHAPES = ((1, 1), (3, 2))
@@ -17,7 +18,6 @@ KINDS = ("expand", "shrink", "adversarial")
 @functools.cache
 def quadratic(m: int, n: int):
     """``isotropic_quadratic`` f(X) = ½‖X − C‖_F² (L = 1) of the given shape, from :mod:`problems`."""
-    import problems
 
     return problems.make("isotropic_quadratic", m=m, n=n, L=1.0, c_scale=1.0, init_distance=1.0, seed=0)
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from lab.checks.mutations import mutate
+from lab.optimizers import lmo_step, muon
+from lab.oracles import inexact_oracle
 from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, run, start, value
 from lab.tightness import LOOSE_REASONS, family
 
@@ -18,7 +21,6 @@ _CATS = tuple({"shape": s, "kind": k} for s in SHAPES for k in KINDS)
 
 
 def _oracle(delta, kind):
-    from lab.oracles import inexact_oracle
 
     return inexact_oracle("spectral", np.asarray(delta, float), kind)
 
@@ -77,8 +79,6 @@ def lemma_c(p, cat, mutation):
 
 
 def _lmo_run(p, cat, mutation, steps):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import lmo_step
 
     problem = quadratic(*cat["shape"])
     opt = mutate(lmo_step(p["t"], oracle=_oracle(p["delta"], cat["kind"])), mutation)
@@ -132,8 +132,6 @@ I3_STEPS = 80
 
 
 def _muon_run(p, cat, mutation):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import muon
 
     problem = quadratic(*cat["shape"])
     opt = muon(

@@ -18,6 +18,11 @@ import functools
 
 import numpy as np
 
+import problems
+from lab.checks.mutations import mutate
+from lab.optimizers import lmo_step, muon, muon_mvr1, muon_mvr2
+from lab.oracles import inexact_oracle
+from lab.schedules import anytime_beta, power
 from lab.tight_families._common import nuclear, quadratic, run, start, value
 from lab.tightness import LOOSE_REASONS, family
 
@@ -33,9 +38,6 @@ STEPS = 200
 
 
 def _optimizer(method, eta0, c_a, mutation):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import muon, muon_mvr1, muon_mvr2
-    from lab.schedules import anytime_beta, power
 
     if method == "mvr2":
         opt = muon_mvr2(lr=power(eta0, 2.0 / 3.0), beta=anytime_beta(c_a, 2.0 / 3.0))
@@ -50,7 +52,6 @@ def _optimizer(method, eta0, c_a, mutation):
 
 @functools.cache
 def _logcosh(m: int, n: int):
-    import problems
 
     return problems.make("logcosh", m=m, n=n, mode="entrywise", x_scale=0.0, init_distance=1.0, seed=0)
 
@@ -139,8 +140,6 @@ LEVEL_STEPS = 100
     mutations=("double_step",),
 )
 def s4_level(p, cat, mutation):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import muon
 
     problem = quadratic(*cat["shape"])
     c = problem.constants
@@ -164,9 +163,6 @@ def s4_level(p, cat, mutation):
     mutations=("double_step",),
 )
 def i2_descent(p, cat, mutation):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import lmo_step
-    from lab.oracles import inexact_oracle
 
     problem = quadratic(*cat["shape"])
     opt = mutate(lmo_step(p["t"], oracle=inexact_oracle("spectral", p["delta"], cat["kind"])), mutation)

@@ -16,14 +16,15 @@ import functools
 
 import numpy as np
 
+import problems
+from lab.checks.mutations import mutate
+from lab.optimizers import lmo_step, muon
+from lab.oracles import exact_lmo, inexact_oracle
 from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, start, value
 from lab.tightness import LOOSE_REASONS, family
 
 
 def _descent(p, cat, mutation, theorem):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import lmo_step
-    from lab.oracles import exact_lmo, inexact_oracle
 
     problem = quadratic(*cat["shape"])
     n = p["eta"].size
@@ -82,7 +83,6 @@ def s2_d_inexact(p, cat, mutation):
 
 @functools.cache
 def _far_quadratic(m: int, n: int):
-    import problems
 
     return problems.make("isotropic_quadratic", m=m, n=n, L=1.0, c_scale=1e3, init_distance=1.0, seed=0)
 
@@ -91,8 +91,6 @@ L1_STEPS = 40
 
 
 def _entry(p, cat, mutation):
-    from lab.checks.mutations import mutate
-    from lab.optimizers import muon
 
     problem = _far_quadratic(*cat["shape"])
     C = np.asarray(problem.X_star)
