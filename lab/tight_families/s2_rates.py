@@ -18,6 +18,7 @@ import functools
 
 import numpy as np
 
+import bounds
 import problems
 from lab.checks.mutations import mutate
 from lab.optimizers import lmo_step, muon, muon_mvr1, muon_mvr2
@@ -187,3 +188,64 @@ _P1_REASON = (
     "descending (logcosh, where N1 reaches 0.73) are not PL with a useful mu"
 )
 LOOSE_REASONS.update({"S2.P1": _P1_REASON, "S2.P1.MVR1": _P1_REASON, "S2.P1.MVR2": _P1_REASON})
+
+
+P2_FIRST_T = 2
+
+
+def _p2_family(theorem, method, p_exp):
+    low = 2.0 ** (2.0 / 3.0) - 1.0 if method == "mvr2" else np.sqrt(2.0) - 1.0
+
+    @family(
+        theorem,
+        form=f"max over {P2_FIRST_T} <= T <= 200 of (f(X_T) - f*)/bound(T) (noise-free), G the largest "
+        "||grad f(X_t)||_F along the run, eta0 = u G/(2 mu)",
+        instance=f"isotropic_quadratic scalar (mu = L = 1), {method} with its horizon-free schedule, "
+        "deterministic",
+        space={
+            "u": (p_exp * 1.001, 1.0, "lin"),
+            "c_a": (low * 1.01, 1e3, "log"),
+            "dist": (1e-2, 100.0, "log"),
+        },
+        categories=({"shape": (1, 1)},),
+        mutations=("double_step",),
+    )
+    def ratio(p, cat, mutation):
+        problem = quadratic(*cat["shape"])
+        c = problem.constants
+        X0 = start(problem, p["dist"])
+        G0 = np.linalg.norm(np.asarray(problem.grad(X0)[0]), axis=(-2, -1))
+        eta0 = p["u"] * G0 / (2.0 * c.mu)
+        opt = _optimizer(method, eta0, p["c_a"], mutation)
+        params, state = X0, opt.init(X0)
+        gaps, G = [], G0
+        for _ in range(STEPS):
+            params, state, _ = opt.update(state, params, problem.grad)
+            gaps.append(np.asarray(problem.f(params)) - c.f_star)
+            G = np.maximum(G, np.linalg.norm(np.asarray(problem.grad(params)[0]), axis=(-2, -1)))
+        gaps = np.asarray(gaps)  # gaps[T - 1] = f(X_T) - f*
+        T = np.arange(1, STEPS + 1, dtype=float)[:, None]
+        consts = dict(
+            Delta0=np.asarray(problem.f(X0)) - c.f_star,
+            r=1.0,
+            eta0=eta0,
+            L=c.L_frobenius,
+            sigma=0.0,
+            c_a=p["c_a"],
+            T=T,
+            mu=c.mu,
+            G=G,
+        )
+        if method == "mvr2":
+            consts["L_ms"] = c.L_ms
+        bv = bounds.get(theorem).evaluate(**consts)
+        # G grows along a run that overshoots: where 2 eta0 mu/G leaves (1/4, 1] the theorem does not apply
+        r = np.where(bv.applicable, gaps / np.where(bv.applicable, bv.value, 1.0), 0.0)[P2_FIRST_T - 1 :]
+        return r.max(axis=0), {"T": r.argmax(axis=0) + float(P2_FIRST_T), "eta0": eta0, "G": G}
+
+    return ratio
+
+
+_p2_family("S2.P2", "muon", 0.25)
+_p2_family("S2.P2.MVR1", "mvr1", 0.25)
+_p2_family("S2.P2.MVR2", "mvr2", 1.0 / 3.0)

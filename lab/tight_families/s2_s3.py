@@ -166,9 +166,10 @@ LOOSE_REASONS.update(
         "term, larger still",
         "S2.N2": "as S2.N1 with the MVR2 (STORM) recursion; the 2^(1/3) and (log T + 1) factors and the "
         "mean-square constant L_ms in place of L are worst cases the runs do not attain together",
-        "S2.P2": "the last-iterate bound max(Delta0, H/(c eta0 - p)) T^-p is a Gronwall-type envelope: "
-        "the contraction 1 - 2 eta mu/G assumes the gradient bound G is attained at every step, while "
-        "||grad f|| shrinks with the gap, so the actual decay is faster than T^-p (measured 0.07-0.13)",
+        "S2.P2": "on the checks' instance (start 0.05 from X*, sigma = 0.05) the T^-1/4 envelope is loose "
+        "(0.07-0.13): the contraction 1 - 2 eta mu/G assumes the gradient bound G at every step while "
+        "||grad f|| shrinks with the gap; lab tight S2.P2 finds ~0.7 at T = 2 on the noise-free scalar "
+        "quadratic, but at T >= 10 no more than ~0.44",
         "S2.P2.MVR1": "as S2.P2 (MVR1's recursion constants)",
         "S2.P2.MVR2": "as S2.P2 (MVR2: T^-1/3 envelope)",
         "S3.L2.ball": "inside the ball the O(eta^2) term 2 L r s^2 eta^2 bounds ||s O + lam X||_F^2 by "
@@ -180,8 +181,62 @@ LOOSE_REASONS.update(
         "oscillates well below the eta^2 floor (the floor's (8 mu)^-1 L_op^2 term assumes the worst "
         "alignment of the oracle's full-rank step with the lowest-curvature direction at every step), so "
         "a ratio measured after entry is ~0.06-0.08",
-        "S3.L3": "the Frank-Wolfe rate bounds min_t S(X_t) by the average of S over t < T (telescoping) "
-        "and the O(eta) term uses ||S_t - X_t||_F <= 2 sqrt(r) s/lam, attained only by a full-rank "
-        "antipodal vertex; measured 0.36",
+        "S3.L3": "the checks start inside the ball with a small eta lam = u, where min_t S decays like "
+        "T u (1 - u)^(T - 1) <= 1/e of the bound (measured 0.36); lab tight S3.L3 reaches 1 with "
+        "eta lam = 1 at T = 1 on a nearly linear objective",
     }
 )
+
+
+L3_STEPS = 60
+
+
+@family(
+    "S3.L3",
+    form="max over T <= 60 of min_{t<T} S(X_t) / (F_gap0/(T eta) + 2 L eta r s^2), S = s||grad F||_* + "
+    "lam <grad F, X>",
+    instance="isotropic_quadratic with ||C||_F = 1000 (scalar, 3x2), Muon + weight decay (beta = 0, exact "
+    "polar), X_0 = q (s/lam) C/||C||_op inside the ball",
+    space={
+        "eta": (1e-3, 1.0, "log"),
+        "lam": (0.1, 2.0, "log"),
+        "s": (0.1, 2.0, "log"),
+        "q": (0.0, 1.0, "lin"),
+    },
+    categories=tuple({"shape": s} for s in SHAPES),
+)
+def s3_l3(p, cat, mutation):
+    problem = _far_quadratic(*cat["shape"])
+    C = np.asarray(problem.X_star)
+    lam = p["lam"]
+    eta = np.minimum(p["eta"], 1.0 / lam)  # the theorem needs eta lam <= 1
+    radius = p["s"] / lam
+    X0 = (p["q"] * radius)[:, None, None] * (C / np.linalg.svd(C, compute_uv=False)[0])
+    opt = muon(eta, beta=0.0, nesterov=False, weight_decay=lam, block_lr=p["s"], shape_scale="none")
+    opt = mutate(opt, mutation)
+    params, state = (X0,), opt.init((X0,))
+    S = []
+    for _ in range(L3_STEPS):
+        G = np.asarray(problem.grad(params)[0])
+        S.append(p["s"] * nuclear(G) + lam * np.sum(G * np.asarray(params[0]), axis=(-2, -1)))
+        params, state, _ = opt.update(state, params, problem.grad)
+    best = np.minimum.accumulate(np.asarray(S), axis=0)
+    # min of (1/2)||X - C||_F^2 over the ball: C with its singular values clipped at the radius
+    U, sv, Vh = np.linalg.svd(C, full_matrices=False)
+    X_inf = np.einsum("ik,nk,kj->nij", U, np.minimum(sv[None, :], radius[:, None]), Vh)
+    F_inf = np.asarray(problem.f((X_inf,)))
+    c = problem.constants
+    T = np.arange(1, L3_STEPS + 1, dtype=float)[:, None]
+    bound = value(
+        "S3.L3",
+        F_gap0=np.asarray(problem.f((X0,))) - F_inf,
+        eta=eta,
+        T=T,
+        L=c.L_frobenius,
+        s=p["s"],
+        r=float(min(cat["shape"])),
+        lam=lam,
+        X0_op=np.minimum(p["q"] * radius, radius),
+    )
+    r = best / bound
+    return r.max(axis=0), {"T": r.argmax(axis=0) + 1.0, "eta_lam": eta * lam}
