@@ -453,11 +453,16 @@ def _verdict_names() -> tuple[str, ...]:
     return tuple(VERDICTS)
 
 
-def write_verdicts(verdicts: Iterable[Any], path: str | os.PathLike = DEFAULT_VERDICTS) -> Path:
-    """Write ``lab check`` results as the verdicts document (:mod:`lab.verdicts`); returns the path."""
+def write_verdicts(
+    verdicts: Iterable[Any], path: str | os.PathLike = DEFAULT_VERDICTS, *, tightness: Any = None
+) -> Path:
+    """Write ``lab check`` results as the verdicts document (:mod:`lab.verdicts`); returns the path.
+
+    ``tightness``: the per-theorem records of :func:`lab.tightness.records` (key "tightness").
+    """
     rows = [v.as_row() if hasattr(v, "as_row") else dict(v) for v in verdicts]
     _validate_rows(rows, "verdicts")
-    return verdicts_file.write_verdicts(rows, path)
+    return verdicts_file.write_verdicts(rows, path, tightness=tightness)
 
 
 def _validate_rows(rows: Any, where: str) -> None:

@@ -101,16 +101,22 @@ def legacy_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def document(verdicts: Iterable[Any], *, meta: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The verdicts document (module docstring) for ``verdicts``."""
+def document(
+    verdicts: Iterable[Any], *, meta: Mapping[str, str] | None = None, tightness: Any = None
+) -> dict[str, Any]:
+    """The verdicts document (module docstring) for ``verdicts``; ``tightness``: the per-theorem
+    records of :func:`lab.tightness.records`, stored under the key "tightness"."""
     rows = [typed_row(v) for v in verdicts]
     for i, row in enumerate(rows):
         if row["verdict"] not in OUTCOMES:
             raise ValueError(f"verdicts: rows[{i}] ({row['claim']}) has verdict {row['verdict']!r}, "
                              f"not one of {OUTCOMES}")
     summary = {"verdicts": len(rows), **{k: sum(r["verdict"] == k for r in rows) for k in OUTCOMES}}
-    return {"schema": SCHEMA, "provenance": dict(provenance() if meta is None else meta),
-            "summary": summary, "rows": rows}
+    doc = {"schema": SCHEMA, "provenance": dict(provenance() if meta is None else meta),
+           "summary": summary, "rows": rows}
+    if tightness is not None:
+        doc["tightness"] = tightness
+    return doc
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
@@ -119,12 +125,12 @@ def dumps(doc: Mapping[str, Any]) -> str:
 
 
 def write_verdicts(verdicts: Iterable[Any], path: str | os.PathLike, *,
-                   meta: Mapping[str, str] | None = None) -> Path:
+                   meta: Mapping[str, str] | None = None, tightness: Any = None) -> Path:
     """Write the document atomically (temporary file, then rename); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dumps(document(verdicts, meta=meta)))
+    tmp.write_text(dumps(document(verdicts, meta=meta, tightness=tightness)))
     os.replace(tmp, path)
     return path
 

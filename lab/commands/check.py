@@ -106,9 +106,21 @@ def _short_source(text: str) -> str:
     return f"{found.group(0)} (lab)" if text.startswith("lab ") else found.group(0)
 
 
+def _theorem_tightness(v, agg) -> float | None:
+    """The largest ratio found for the theorems this verdict measures (lab.tightness), or None."""
+    from lab.tightness import attribute
+
+    found = [agg[t].ratio for t in attribute(v) if t in agg and agg[t].ratio is not None]
+    return max(found) if found else None
+
+
 def table(verdicts) -> str:
-    """A plain-text table of verdicts (one line each)."""
-    header = ("claim", "source", "problem", "bound", "measured", "ratio / slope ± CI", "verdict")
+    """A plain-text table of verdicts (one line each); "tightness" is the theorem's largest ratio."""
+    from lab.tightness import from_verdicts
+
+    verdicts = list(verdicts)
+    agg = from_verdicts(verdicts)
+    header = ("claim", "source", "problem", "bound", "measured", "ratio / slope ± CI", "verdict", "tightness")
     rows = []
     for v in verdicts:
         if v.slope is not None:
@@ -126,6 +138,7 @@ def table(verdicts) -> str:
                 _fmt(v.measured),
                 stat,
                 v.verdict,
+                _fmt(_theorem_tightness(v, agg)),
             )
         )
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -134,6 +147,7 @@ def table(verdicts) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from lab import tightness
     from lab.appendix import DEFAULT_VERDICTS
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
     from lab.stats import Verdict, chance_flags
@@ -217,15 +231,26 @@ def _run(args: argparse.Namespace) -> int:
                 for v in got
             ]
 
+    tight = tightness.records(verdicts)
     if args.json:
-        print(verdicts_file.dumps(verdicts_file.document(verdicts)), end="")
+        agg = tightness.from_verdicts(verdicts)
+        doc = verdicts_file.document(verdicts, tightness=tight)
+        for row, v in zip(doc["rows"], verdicts, strict=True):
+            row["theorems"] = tightness.attribute(v)
+            row["tightness"] = _theorem_tightness(v, agg)
+        print(verdicts_file.dumps(doc), end="")
     elif args.ledger:
         rows = ledger(verdicts)
         width = max(len(r["claim"]) for r in rows)
         for r in rows:
             exps = ",".join(r["experiments"]) or "-"
             counts = f"({r['verdicts']})" if r["verdicts"] else ""
-            print(f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {exps:34s}  {r['statement']}")
+            t = tight.get(r["claim"])
+            ratio = f"{_fmt(t['ratio'])} {t['method']}" if t and t["ratio"] is not None else "-"
+            head = f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {ratio:16s}"
+            print(f"{head} {exps:34s}  {r['statement']}")
+            if t and t["reason"]:
+                print(f"{'':<{width}}  tightness < {tightness.GOAL}: {t['reason']}")
     else:
         print(table(verdicts))
         counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
@@ -239,12 +264,13 @@ def _run(args: argparse.Namespace) -> int:
             f"at level 95% (99.9% for one-sided limits), {expected:.2f} of the {n_stat} statistical verdicts "
             "would be flagged by chance in expectation (0 of the others: exact comparisons)"
         )
+        print(tightness.summary(tight))
     if not args.no_write and args.mutation is None:
         path = args.out or DEFAULT_VERDICTS
         rows, kept = [v.as_row() for v in verdicts], 0
         if args.only:
             rows, kept = merge_rows(path, rows, {c.id for c in chosen})
-        path = verdicts_file.write_verdicts(rows, path)
+        path = verdicts_file.write_verdicts(rows, path, tightness=tight)
         pictures = plot_verdicts(verdicts_file.load_verdicts(path), path.parent)
         note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
         shown = f"; pictures {', '.join(p.name for p in pictures)}" if pictures else ""
