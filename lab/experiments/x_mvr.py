@@ -116,10 +116,10 @@ def _rates_config(quick):
         dist=0.05,
         eta0=0.1,
         c_a=1.0,
-        steps=1000 if quick else 10_000,
+        steps=1000 if quick else 4000,
         dense=0,
-        seeds=12 if quick else 32,
-        window=(30.0, 1000.0) if quick else (100.0, 10_000.0),
+        seeds=12 if quick else 24,
+        window=(30.0, 1000.0) if quick else (100.0, 4000.0),
     )
 
 
@@ -199,8 +199,8 @@ def _grid_config(quick):
         dist=1.0,
         alpha=0.1,
         steps=300 if quick else 1000,
-        seeds=6 if quick else 24,
-        eta=[float(f"{v:.4g}") for v in np.geomspace(4e-3, 0.064, 5 if quick else 13)],
+        seeds=6 if quick else 16,
+        eta=[float(f"{v:.4g}") for v in np.geomspace(4e-3, 0.064, 5 if quick else 9)],
         deltas=[0.0, 0.3, 0.6],
     )
 
