@@ -7,10 +7,10 @@ are cached.
 
 from __future__ import annotations
 
-from bounds import s1, s2, s3, s4
+from bounds import s1, s2, s3, s4, x
 from bounds.core import Theorem
 
-BUILDERS = (*s1.BUILDERS, *s2.BUILDERS, *s3.BUILDERS, *s4.BUILDERS)
+BUILDERS = (*s1.BUILDERS, *s2.BUILDERS, *s3.BUILDERS, *s4.BUILDERS, *x.BUILDERS)
 
 
 def build() -> dict[str, Theorem]:

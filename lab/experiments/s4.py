@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from lab.experiments import Experiment, check_options, experiment
+from lab.thresholds import bisect_thresholds, descent_thresholds, quadratic_loss  # noqa: F401 (old names)
 
 __all__ = ["FLOOR_WINDOW", "floor_level", "s4_thresholds", "s4_divergence", "s4_floor"]
 
@@ -58,41 +59,6 @@ def floor_level(eta, L_op, mu):
 _CURVATURE = {"isotropic": dict(L=1.0, mu=1.0), "anisotropic": dict(L=1.0, mu=0.1, split=0.5)}
 
 
-def quadratic_loss(X, P, Q, Xs):
-    """F(X) = ½⟨X − X*, P (X − X*) Q⟩, batched over leading axes that broadcast with the instances."""
-    E = X - Xs
-    return 0.5 * np.sum(E * (P @ E @ Q), axis=(-2, -1))
-
-
-def bisect_thresholds(P, Q, Xs, W, polar):
-    """Batched one-step thresholds of Muon and GD on F(X) = ½⟨X − X*, P (X − X*) Q⟩.
-
-    For each instance, the largest η with F(W − ηD) < F(W) for D = polar(G) (Muon) and D = G (GD),
-    G = P (W − X*) Q: doubling from 1e-3 until the loss stops decreasing, then 100 bisection steps.
-    Returns ``G``, the directions ``dirs`` (2, B, m, n) and the bracket ``lo < η* <= hi`` (2, B).
-    """
-
-    def f(X):  # batched over any leading axes matching the instances
-        return quadratic_loss(X, P, Q, Xs)
-
-    G = P @ (W - Xs) @ Q
-    dirs = np.stack([polar(G), G])  # (2 methods, B, m, n)
-    f0 = f(W)
-
-    def decreases(eta):
-        return f(W[None] - eta[..., None, None] * dirs) < f0[None]
-
-    hi = np.full(dirs.shape[:2], 1e-3)
-    for _ in range(80):  # double until the loss no longer decreases
-        hi = np.where(decreases(hi), 2 * hi, hi)
-    lo = hi / 2
-    for _ in range(100):  # bisection: F(W − lo D) < F(W) <= F(W − hi D)
-        mid = 0.5 * (lo + hi)
-        ok = decreases(mid)
-        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    return G, dirs, lo, hi
-
-
 def _threshold_compute(points):
     """Batched bisection of the one-step thresholds on stacked flattening instances."""
     import problems
@@ -115,7 +81,7 @@ def _threshold_compute(points):
     Xs = np.stack([p.X_star_host for p in inst])
     W = np.stack([p.X0_host for p in inst])
 
-    G, dirs, lo, hi = bisect_thresholds(P, Q, Xs, W, polar)
+    G, dirs, lo, hi = descent_thresholds(P, Q, Xs, W, polar)
     svals = np.linalg.svd(G, compute_uv=False)
     HO = P @ dirs[0] @ Q
     HG = P @ G @ Q
