@@ -15,8 +15,6 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from lab.bench.plots import plot_report
-
 SECTIONS = ("orthogonalization", "batched", "sweep", "memory")
 
 
@@ -103,6 +101,8 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         csv_path, md_path = out / "bench.csv", out / "bench.md"
         write_csv(self, csv_path)
+        from lab.bench.plots import plot_report  # matplotlib: kept out of the CLI's start-up
+
         pictures = plot_report(self, out)
         links = "".join(f"\n![{p.stem}]({p.name})\n" for p in pictures)
         md_path.write_text(to_markdown(self) + (f"\n## Plots\n{links}" if pictures else ""))

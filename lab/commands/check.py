@@ -32,7 +32,6 @@ import lab.verdicts as verdicts_file
 from lab.cache import default_cache_dir
 from lab.commands import add_execution_options, run_with_execution
 from lab.results import recording
-from lab.verdict_plot import plot_verdicts
 
 log = logging.getLogger("lab.check")
 
@@ -271,6 +270,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.only:
             rows, kept = merge_rows(path, rows, {c.id for c in chosen})
         path = verdicts_file.write_verdicts(rows, path, tightness=tight)
+        from lab.verdict_plot import plot_verdicts  # matplotlib: kept out of the CLI's start-up
+
         pictures = plot_verdicts(verdicts_file.load_verdicts(path), path.parent)
         note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
         shown = f"; pictures {', '.join(p.name for p in pictures)}" if pictures else ""

@@ -22,7 +22,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 
 def register(subparsers) -> None:
@@ -102,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
             diverged[setting].add(r["member"])
         for m in chosen:
             curves[setting][m][r["member"]].append((_float(r["step"]), _float(r[m])))
+
+    from matplotlib.figure import Figure  # kept out of the CLI's start-up
 
     ncols = min(3, len(chosen))
     nrows = math.ceil(len(chosen) / ncols)
