@@ -118,7 +118,7 @@ def test_existing_results_are_kept_unless_force(tmp_path):
 
 
 def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path):
-    args = [*QUICK, "--steps", "2000", "--chunk-size", "1"]
+    args = [*QUICK, "--steps", "1200", "--chunk-size", "1"]
     reference = lab([*args, "--out", "ref/run"], cwd=tmp_path, cache=tmp_path / "cache_ref")
     assert reference.returncode == 0, reference.stderr
     assert chunk_counts(reference.stdout) == (6, 0)
