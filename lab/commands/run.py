@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -424,8 +425,6 @@ def _paths(out: Path) -> tuple[Path, Path, Path]:
 
 def _check_writable(directory: Path, what: str) -> None:
     """Create ``directory`` and write (then delete) a file in it; a named error otherwise."""
-    import tempfile
-
     for parent in (directory, *directory.parents):
         if parent.exists():
             if not parent.is_dir():
