@@ -44,7 +44,8 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
   spectral → nuclear dual), else the problem's ``constants.blocks[i].norm``.
 * ``estimator``: ``est_err_fro`` = ‖M − ∇f(X_k)‖_F and ``est_err_dual`` = Σ_i ‖M_i − ∇_i f‖_* for the
   gradient estimator M of the step from X_k (EMA/MVR momentum; (1−β)M for the sum form).
-* ``step``: ``lr`` (the unscaled η_t) and per block ``step_b{i}`` (the step size multiplying D_i).
+* ``step``: ``lr`` (the unscaled η_t; column ``step_lr`` of the table, next to the member's ``lr``)
+  and per block ``step_b{i}`` (the step size multiplying D_i).
 * ``params``: ``x_op_b{i}`` = ‖X_i‖_op.
 * ``oracle`` (asked for explicitly: it costs SVDs): per block ``oracle_delta_b{i}`` (measured δ),
   ``oracle_alignment_b{i}``, ``oracle_overshoot_b{i}`` from ``oracle.diagnostics``.

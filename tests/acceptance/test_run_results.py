@@ -140,6 +140,10 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path):
     plain = lab([*args, "--out", "run/run"], cwd=tmp_path, cache=cache)
     assert plain.returncode == 2 and "--resume" in plain.stderr
 
+    # Another configuration cannot resume it.
+    other = lab([*args, "--steps", "1201", "--out", "run/run", "--resume"], cwd=tmp_path, cache=cache)
+    assert other.returncode == 2 and "--resume" in other.stderr and "records run" in other.stderr
+
     resumed = lab([*args, "--out", "run/run", "--resume"], cwd=tmp_path, cache=cache)
     assert resumed.returncode == 0, resumed.stderr
     computed, loaded = chunk_counts(resumed.stdout)
