@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import lab
+import problems as problems_pkg
 from lab.cache import Cache, code_version
 from lab.runner import STATUSES, RunResult, log_checkpoints, provenance, run
 
@@ -267,9 +269,6 @@ def run_chunks(
     progress : called with the number of steps just taken (for a progress bar).
     on_chunk : called with (chunk index, computed?) after each chunk is obtained.
     """
-    import lab
-    import problems as problems_pkg
-
     salt = code_version(lab, problems_pkg)
     B = int(seeds.shape[0])
     bounds = chunk_bounds(B, chunk_members)

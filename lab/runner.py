@@ -44,7 +44,8 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
   spectral → nuclear dual), else the problem's ``constants.blocks[i].norm``.
 * ``estimator``: ``est_err_fro`` = ‖M − ∇f(X_k)‖_F and ``est_err_dual`` = Σ_i ‖M_i − ∇_i f‖_* for the
   gradient estimator M of the step from X_k (EMA/MVR momentum; (1−β)M for the sum form).
-* ``step``: ``lr`` (the unscaled η_t) and per block ``step_b{i}`` (the step size multiplying D_i).
+* ``step``: ``lr`` (the unscaled η_t; column ``step_lr`` of the table, next to the member's ``lr``)
+  and per block ``step_b{i}`` (the step size multiplying D_i).
 * ``params``: ``x_op_b{i}`` = ‖X_i‖_op.
 * ``oracle`` (asked for explicitly: it costs SVDs): per block ``oracle_delta_b{i}`` (measured δ),
   ``oracle_alignment_b{i}``, ``oracle_overshoot_b{i}`` from ``oracle.diagnostics``.
@@ -76,6 +77,8 @@ import functools
 import io
 import json
 import math
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +88,7 @@ import numpy as np
 
 import problems
 from lab.backend import backend_name, namespace, to_numpy
+from lab.cache import atomic_write_bytes, config_hash
 from lab.optimizers.base import Optimizer, check_params, gradient_fn, has_sample_interface, tree_where
 from lab.random import RNG
 
@@ -250,8 +254,6 @@ class RunResult:
         rid = self.extra.get("run_id") if self.extra else None
         if rid:
             return str(rid)
-        from lab.cache import config_hash
-
         body = json.dumps(
             {"config": self.config, "members": {k: np.asarray(v).tolist() for k, v in self.members.items()}},
             sort_keys=True,
@@ -334,20 +336,26 @@ class RunResult:
         """
         import csv
 
-        from lab.cache import atomic_write_bytes
-
         path = Path(path)
         stem = path.with_suffix("") if path.suffix in (".csv", ".npz") else path
         stem.parent.mkdir(parents=True, exist_ok=True)
         csv_path, npz_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".npz")
         rows = self.iter_table()
         first = next(rows, None)
-        text = io.StringIO()
-        if first is not None:
-            writer = csv.DictWriter(text, fieldnames=list(first))
-            writer.writeheader()
-            writer.writerow(first)
-            writer.writerows(rows)
+        # Streamed to a temporary file (the table can be far larger than the arrays), then moved.
+        fd, tmp = tempfile.mkstemp(dir=csv_path.parent, prefix=f".{csv_path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", newline="") as fh:
+                if first is not None:
+                    writer = csv.DictWriter(fh, fieldnames=list(first))
+                    writer.writeheader()
+                    writer.writerow(first)
+                    writer.writerows(rows)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
         arrays.update({f"member/{k}": np.asarray(v) for k, v in self.members.items()})
         buf = io.BytesIO()
@@ -372,8 +380,12 @@ class RunResult:
             ),
             **arrays,
         )
-        atomic_write_bytes(npz_path, buf.getvalue())
-        atomic_write_bytes(csv_path, text.getvalue().encode())
+        try:
+            atomic_write_bytes(npz_path, buf.getvalue())
+            os.replace(tmp, csv_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return csv_path, npz_path
 
     @classmethod

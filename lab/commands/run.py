@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -440,8 +441,6 @@ def _paths(out: Path) -> tuple[Path, Path, Path]:
 
 def _check_writable(directory: Path, what: str) -> None:
     """Create ``directory`` and write (then delete) a file in it; a named error otherwise."""
-    import tempfile
-
     for parent in (directory, *directory.parents):
         if parent.exists():
             if not parent.is_dir():
@@ -595,6 +594,7 @@ def _execute(args, plan, out, run_id, chunk, cache, config, resume, atomic_write
     if resume is not None:
         print(f"resuming run {run_id} ({n_chunks} chunk(s); finished ones are loaded from {cache.root})")
     bar = None
+    done: list[int] = []
     if not args.no_progress and sys.stderr.isatty():
         from tqdm.auto import tqdm
 
@@ -611,7 +611,12 @@ def _execute(args, plan, out, run_id, chunk, cache, config, resume, atomic_write
             cache=cache,
             config=config,
             progress=bar.update if bar is not None else None,
+            on_chunk=lambda i, computed: done.append(i),
         )
+    except (ValueError, TypeError):
+        if resume is None and not done:
+            partial.unlink(missing_ok=True)  # refused before any work: nothing to resume
+        raise
     finally:
         if bar is not None:
             bar.close()

@@ -12,7 +12,7 @@ from tests.acceptance._lab_run import chunk_counts, committed_chunks, lab, popen
 
 ARGS = [
     "run", "--problem", "quadratic", "--optimizer", "muon", "--opt", "oracle=ns:jordan:5",
-    "--sweep", "lr=[0.01,0.02,0.05]", "--seeds", "0-1", "--steps", "1500", "--chunk-size", "1",
+    "--sweep", "lr=[0.01,0.02,0.05]", "--seeds", "0-1", "--steps", "1000", "--chunk-size", "1",
     "--no-progress",
 ]  # fmt: skip
 

@@ -118,7 +118,7 @@ def test_existing_results_are_kept_unless_force(tmp_path):
 
 
 def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path):
-    args = [*QUICK, "--steps", "2000", "--chunk-size", "1"]
+    args = [*QUICK, "--steps", "1200", "--chunk-size", "1"]
     reference = lab([*args, "--out", "ref/run"], cwd=tmp_path, cache=tmp_path / "cache_ref")
     assert reference.returncode == 0, reference.stderr
     assert chunk_counts(reference.stdout) == (6, 0)
@@ -139,6 +139,10 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path):
     # Without --resume the interrupted run is named, not silently restarted.
     plain = lab([*args, "--out", "run/run"], cwd=tmp_path, cache=cache)
     assert plain.returncode == 2 and "--resume" in plain.stderr
+
+    # Another configuration cannot resume it.
+    other = lab([*args, "--steps", "1201", "--out", "run/run", "--resume"], cwd=tmp_path, cache=cache)
+    assert other.returncode == 2 and "--resume" in other.stderr and "records run" in other.stderr
 
     resumed = lab([*args, "--out", "run/run", "--resume"], cwd=tmp_path, cache=cache)
     assert resumed.returncode == 0, resumed.stderr
