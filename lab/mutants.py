@@ -181,7 +181,8 @@ MUTANTS: dict[str, Mutant] = {
         _m(
             "lmo-frobenius-scale",
             _NORMS,
-            "    nf = _safe_divisor(xp, xp.sqrt(xp.sum(Y * Y, axis=(-2, -1))))\n    return -Y / nf[..., None, None]",
+            "    nf = _safe_divisor(xp, xp.sqrt(xp.sum(Y * Y, axis=(-2, -1))))\n"
+            "    return -Y / nf[..., None, None]",
             "    nf = _safe_divisor(xp, xp.sum(Y * Y, axis=(-2, -1)))\n    return -Y / nf[..., None, None]",
             "Frobenius LMO divides by the squared norm",
             "lmo",
@@ -231,7 +232,8 @@ MUTANTS: dict[str, Mutant] = {
             "oracle-random-norm",
             _ORACLES,
             "            nz = self.norm.norm(Z)\n            nz = xp.where(nz > 0, nz, xp.ones_like(nz))",
-            "            nz = xp.sqrt(xp.sum(Z * Z, axis=(-2, -1)))\n            nz = xp.where(nz > 0, nz, xp.ones_like(nz))",
+            "            nz = xp.sqrt(xp.sum(Z * Z, axis=(-2, -1)))\n"
+            "            nz = xp.where(nz > 0, nz, xp.ones_like(nz))",
             "random oracle normalises the error in the Frobenius norm, not the ball's norm",
             "oracle",
         ),
@@ -359,8 +361,8 @@ MUTANTS: dict[str, Mutant] = {
         _m(
             "lion-frobenius",
             _LION,
-            "        if self.K == \"frobenius\":\n            return Mt, None",
-            "        if self.K == \"frobenius\":\n            return 2.0 * Mt, None",
+            '        if self.K == "frobenius":\n            return Mt, None',
+            '        if self.K == "frobenius":\n            return 2.0 * Mt, None',
             "Frobenius Lion-K: gradient of ||M||_F^2 (2M) instead of ||M||_F^2/2 (M)",
             "optimizer",
         ),
@@ -582,7 +584,7 @@ _CHILD = r"""
 import json, sys, time, traceback
 from lab.checks import load_all, select
 load_all()
-only = json.loads(sys.argv[1])
+only, first = json.loads(sys.argv[1]), sys.argv[2] == "1"
 for c in select(quick=True, only=only or None):
     t0 = time.perf_counter()
     try:
@@ -593,12 +595,15 @@ for c in select(quick=True, only=only or None):
         out = {"check": c.id, "status": "error", "why": [f"{type(exc).__name__}: {exc}"[:300]]}
     out["seconds"] = round(time.perf_counter() - t0, 2)
     print("@@CHECK " + json.dumps(out), flush=True)
+    if first and out["status"] != "ok":
+        break
 """
 
 
 def _child_env(copy: Path, cache: Path, threads: int) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(copy)
+    # the copy first: it must shadow the installed (editable) packages; keep what else was on the path
+    env["PYTHONPATH"] = os.pathsep.join([str(copy), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["LAB_CACHE_DIR"] = str(cache)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # one BLAS thread per child: the children already run in parallel
@@ -616,11 +621,14 @@ def run_mutant(
     threads: int = 1,
     root: Path = ROOT,
     python: str | None = None,
+    first: bool = False,
 ) -> MutantResult:
     """Run ``suite`` ("check": the quick checks; "pytest": ``pytest -x -q``) on a mutated copy.
 
     ``only`` restricts the checks (ids or prefixes, as ``lab check --only``) or, for "pytest",
     names test files/node ids.  ``mutant=None`` runs the unmutated copy (the baseline).
+    ``first``: stop at the first check that breaks (the score is the same, the matrix row is
+    partial; pytest always stops at its first failure, ``-x``).
     """
     if suite not in ("check", "pytest"):
         raise ValueError(f"suite must be 'check' or 'pytest', got {suite!r}")
@@ -635,10 +643,20 @@ def run_mutant(
         env = _child_env(copy, cache, threads)
         py = python or sys.executable
         if suite == "check":
-            cmd = [py, "-c", _CHILD, json.dumps(list(only))]
+            cmd = [py, "-c", _CHILD, json.dumps(list(only)), "1" if first else "0"]
         else:
             # -p no:cacheprovider: the copy is thrown away; no .pytest_cache to write
-            cmd = [py, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"]
+            cmd = [
+                py,
+                "-m",
+                "pytest",
+                "-x",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-W",
+                "ignore::DeprecationWarning",
+            ]
             cmd += list(only) or ["tests"]
         try:
             proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
@@ -676,6 +694,7 @@ def run_mutants(
     n_jobs: int = 1,
     timeout: float = 1800.0,
     progress: Callable[[MutantResult], None] | None = None,
+    first: bool = False,
 ) -> list[MutantResult]:
     """:func:`run_mutant` for each (None is the baseline), ``n_jobs`` subprocesses at a time."""
     from concurrent.futures import ThreadPoolExecutor
@@ -683,7 +702,7 @@ def run_mutants(
     items = list(mutants)
 
     def one(m):
-        r = run_mutant(m, suite=suite, only=only, timeout=timeout)
+        r = run_mutant(m, suite=suite, only=only, timeout=timeout, first=first)
         if progress is not None:
             progress(r)
         return r
@@ -706,15 +725,7 @@ def score(baseline: MutantResult, results: Sequence[MutantResult]) -> dict:
     for r in results:
         by_verdict = [c for c in r.failed if c not in broken]
         by_error = [c for c in r.errors if c not in broken]
-        kind = (
-            "verdict"
-            if by_verdict
-            else "error"
-            if by_error
-            else "crash"
-            if r.crashed
-            else "survived"
-        )
+        kind = "verdict" if by_verdict else "error" if by_error else "crash" if r.crashed else "survived"
         killed += kind != "survived"
         m = MUTANTS.get(r.name)
         rows.append(

@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     parser.add_argument("--suite", choices=("check", "pytest"), default="check", help="what must catch them")
     parser.add_argument("--n-jobs", type=int, default=1, help="mutants run at once (subprocesses)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per mutant run")
+    parser.add_argument(
+        "--first", action="store_true", help="stop each mutant at the first check it breaks (faster)"
+    )
     parser.add_argument("--json", action="store_true", help="print the kill matrix as JSON")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.set_defaults(func=run)
@@ -88,7 +91,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"[lab mutate] {r.name}: {r.seconds:.1f} s", file=sys.stderr, flush=True)
 
     results = run_mutants(
-        chosen, suite=args.suite, only=only, n_jobs=args.n_jobs, timeout=args.timeout, progress=progress
+        chosen,
+        suite=args.suite,
+        only=only,
+        n_jobs=args.n_jobs,
+        timeout=args.timeout,
+        progress=progress,
+        first=args.first,
     )
     report = score(baseline, results)
     report["seconds"] = round(time.perf_counter() - t0, 1)
