@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv test test-slow figures appendix bench lint clean check
+.PHONY: all venv test test-slow figures appendix bench lint clean check mutate
 
 all: figures
 
@@ -24,6 +24,12 @@ test-slow: $(STAMP)
 
 check: $(STAMP)
 	$(VENV)/bin/lab check
+
+# Every code-level mutant (lab/mutants.py) against `lab check --quick`, each on its own patched copy
+# and cache; MUTATE_JOBS subprocesses at a time.  Not part of `make test` (a sample of it is).
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	$(VENV)/bin/lab mutate --n-jobs $(MUTATE_JOBS)
 
 figures: $(STAMP)
 	$(VENV)/bin/lab figures

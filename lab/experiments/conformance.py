@@ -570,6 +570,24 @@ def conformance_problems(*, quick: bool = True, cache=True, mutation=None, **opt
         gap = float(np.asarray(prob.f((X,)))) - c.f_star
         measured[f"mu attained {m}x{n}"] = 0.5 * float(np.sum(g * g)) / gap / (c.mu * under)
         theoretical[f"mu attained {m}x{n}"] = (1 - 1e-6, 1 + 1e-6)
+    # the quartic's L0 = max_{s ≥ 0} h(s), h(s) = 3c(s + R)² + d − L1(cs³ + ds) (its docstring's
+    # sufficient condition), found numerically: a dense grid, then a bounded scalar search
+    from scipy.optimize import minimize_scalar
+
+    for c_, d_, L1_ in [(2.0, 1.0, 1.0), (0.5, 3.0, 2.0)]:
+        prob = problems.make("quartic", m=5, n=3, c=c_, d=d_, L1=L1_)
+        blk = prob.constants.blocks[0]
+        R = blk.radius
+
+        def h(s, c_=c_, d_=d_, L1_=L1_, R=R):
+            return 3 * c_ * (s + R) ** 2 + d_ - L1_ * (c_ * s**3 + d_ * s)
+
+        grid = np.linspace(0.0, 20.0 / L1_ + 20.0, 20001)
+        i = int(np.argmax(h(grid)))
+        lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+        best = max(h(grid[i]), -minimize_scalar(lambda s: -h(s), bounds=(lo, hi), method="bounded").fun)
+        measured[f"L0 quartic c={c_} d={d_}"] = blk.L0 * under / best
+        theoretical[f"L0 quartic c={c_} d={d_}"] = (1 - 1e-6, 1 + 1e-6)
     for name, params in [("kronecker_quadratic", {"m": 5, "n": 3}), ("quartic", {"m": 5, "n": 3, "c": 2.0})]:
         prob = problems.make(name, **params)
         X = np.asarray(prob.x0(prob.make_rng(np.asarray(0)))[0])
