@@ -88,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     def progress(r):
-        print(f"[lab mutate] {r.name}: {r.seconds:.1f} s", file=sys.stderr, flush=True)
+        broke = [c for c in r.failed + r.errors if c not in set(baseline.failed) | set(baseline.errors)]
+        what = f"broke {', '.join(broke)}" if broke else f"crash: {r.crashed}" if r.crashed else "survived"
+        print(f"[lab mutate] {r.name}: {what} ({r.seconds:.1f} s)", file=sys.stderr, flush=True)
 
     results = run_mutants(
         chosen,

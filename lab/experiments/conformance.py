@@ -552,7 +552,8 @@ def conformance_problems(*, quick: bool = True, cache=True, mutation=None, **opt
     measured, theoretical = {}, {}
     gen = np.random.default_rng(9)
     for m, n in [(6, 4), (4, 7)]:
-        prob = problems.make("kronecker_quadratic", m=m, n=n, mu=0.02)
+        # split = 0.5: both factors carry curvature (the default puts it all in P, Q = I)
+        prob = problems.make("kronecker_quadratic", m=m, n=n, mu=0.02, split=0.5)
         P, Q = np.asarray(prob.P), np.asarray(prob.Q)
         a, UA = np.linalg.eigh(P)
         b, VB = np.linalg.eigh(Q)
