@@ -112,8 +112,8 @@ def runner_conformance(*, quick: bool, mutation: str | None = None):
 
 @check(
     "S2-stats-reference",
-    claim="log-log slopes equal the least-squares fit (numpy.polyfit); the bootstrap interval has the "
-    "width of an independent bootstrap; the refined argmin is a parabola's vertex",
+    claim="log-log slopes equal the least-squares fit (numpy.polyfit); the 95% slope interval covers "
+    "the true slope of simulated data; the refined argmin is a parabola's vertex",
     source="S2",
     experiment="conformance_stats",
     mutations=("wrong_exponent",),
