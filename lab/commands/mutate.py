@@ -31,7 +31,11 @@ def register(subparsers) -> None:
         "--only", action="append", metavar="NAME", default=None, help="mutant name (repeatable)"
     )
     parser.add_argument(
-        "--checks", action="append", metavar="ID", default=None, help="restrict to these check ids/prefixes"
+        "--checks",
+        action="append",
+        metavar="ID",
+        default=None,
+        help="restrict to these check ids/prefixes (with --suite pytest: test files or node ids)",
     )
     parser.add_argument("--suite", choices=("check", "pytest"), default="check", help="what must catch them")
     parser.add_argument("--n-jobs", type=int, default=1, help="mutants run at once (subprocesses)")
@@ -117,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         n_pred = sum(len(v) for v in report["prediction_mutations"].values())
         print(
             f"\n{report['killed']}/{report['mutants']} code mutants killed by {args.suite} "
-            f"({100 * report['score']:.0f}%): {report['killed_by_verdict']} by a verdict, "
+            f"({100 * report['score']:.0f}%): {report['killed_by_verdict']} by a failed expectation, "
             f"{report['killed_by_error']} only by an error, {report['killed_by_crash']} by a crash; "
             f"{report['seconds']:.0f} s with --n-jobs {args.n_jobs}"
         )
