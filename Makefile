@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS ?= $(if $(shell nvidia-smi -L 2>/dev/null | grep -q GPU && echo yes),dev$(,)dist$(,)gpu,dev$(,)dist)
 , := ,
 
-.PHONY: all venv test test-slow figures appendix bench lint clean check
+.PHONY: all venv test test-slow figures appendix bench lint clean check mutate
 
 all: figures
 
@@ -27,6 +27,12 @@ test-slow: $(STAMP)
 
 check: $(STAMP)
 	$(VENV)/bin/lab check
+
+# Every code-level mutant (lab/mutants.py) against `lab check --quick`, each on its own patched copy
+# and cache; MUTATE_JOBS subprocesses at a time.  Not part of `make test` (a sample of it is).
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	$(VENV)/bin/lab mutate --n-jobs $(MUTATE_JOBS)
 
 figures: $(STAMP)
 	$(VENV)/bin/lab figures
