@@ -191,3 +191,17 @@ def test_trend_oracles_judge_the_direction_where_no_identity_fixes_it(fresh_cach
     assert any(c.startswith("S1-trend-oracles[I1, ns:") for c in claims)
     assert "S1-trend-oracles[I3, adversarial]" in claims
     assert any(v.verdict != "inconclusive" for v in verdicts)  # empirical: decisive somewhere
+
+
+@pytest.mark.parametrize("preset", ["cubic", "jordan", "polar_express"])
+def test_ns_delta_upper_bounds_ns_delta_and_is_exact_on_its_grid(preset):
+    from lab.orthogonalization import _ELL_GRID, ns_delta, ns_delta_upper
+
+    ell = np.random.default_rng(0).uniform(0, 1, 40) ** 4
+    upper = ns_delta_upper(ell, 3, preset)
+    exact = np.array([ns_delta(x, 3, preset) for x in ell])
+    assert np.all(upper >= exact - 1e-15)
+    grid = _ELL_GRID[::60]
+    np.testing.assert_array_equal(ns_delta_upper(grid, 3, preset), [ns_delta(x, 3, preset) for x in grid])
+    with pytest.raises(ValueError, match="ell"):
+        ns_delta_upper([1.5], 3, preset)
