@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
     from lab import tightness
     from lab.appendix import DEFAULT_VERDICTS, write_verdicts
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
-    from lab.stats import Verdict
+    from lab.stats import Verdict, _jsonable
 
     load_all()
     try:
@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
                     {
                         **v.as_row(),
                         "theorems": tightness.attribute(v),
-                        "tightness": _theorem_tightness(v, agg),
+                        "tightness": _jsonable(_theorem_tightness(v, agg)),
                     }
                     for v in verdicts
                 ],
