@@ -475,7 +475,9 @@ def records(verdicts: Iterable[Any] = (), *, searched: bool = True, cache: Cache
         if s_ratio is not None and (best.ratio is None or s_ratio > best.ratio):
             best = Tightness(tid, s_ratio, found["where"], "search")
         if best.ratio is None:
-            reason = NOT_MEASURED
+            _families()  # the family modules state the reasons
+            known = LOOSE_REASONS.get(tid)
+            reason = f"{NOT_MEASURED}; {known}" if known else NOT_MEASURED
         else:
             reason = "" if best.ratio >= GOAL else reason_for(tid)
         out[tid] = {

@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     from lab import tightness
     from lab.appendix import DEFAULT_VERDICTS
     from lab.checks import CHECKS, ledger, load_all, run_checks, select
-    from lab.stats import Verdict, chance_flags
+    from lab.stats import Verdict, _jsonable, chance_flags
 
     load_all()
     try:
@@ -236,7 +236,7 @@ def _run(args: argparse.Namespace) -> int:
         doc = verdicts_file.document(verdicts, tightness=tight)
         for row, v in zip(doc["rows"], verdicts, strict=True):
             row["theorems"] = tightness.attribute(v)
-            row["tightness"] = _theorem_tightness(v, agg)
+            row["tightness"] = _jsonable(_theorem_tightness(v, agg))
         print(verdicts_file.dumps(doc), end="")
     elif args.ledger:
         rows = ledger(verdicts)

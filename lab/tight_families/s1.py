@@ -210,8 +210,10 @@ LOOSE_REASONS.update(
         "half), so even where every other inequality is an equality (one layer with L1 = 0, alpha = 1, "
         "no noise, the tight I1 instance) measured/bound is at most 1/2 — the search reaches ~0.5 from "
         "below there; on the lab's layer-wise quartic with noise the checks measure ~0.15",
-        "S1.I4.opt": "checked only as a trend (the optimal momentum), no measured/bound ratio; its value "
-        "is S1.I4 at the step cap, loose for the same reasons",
+        "S1.I4.opt": "only its optimal-momentum trend is checked; the statement needs a (0, L1)-smooth "
+        "instance (L0 = 0: curvature that vanishes with the gradient, exponential-type), which problems/ "
+        "does not provide, so no measured/bound ratio exists; with L0 > 0 it is S1.I4 at the step cap "
+        "(ceiling 1/2, see S1.I4)",
         "S1.I2.descent": "measured through S1.I2.step (the delta-aware step minimises this bound); no row "
         "reports the descent inequality's own ratio",
     }
