@@ -117,6 +117,12 @@ CASES = [
     ("figures-scheduler-bogus", (*FIG, "--scheduler", "bogus"), {}, "scheduler"),
     ("figures-env-n-jobs-text", FIG, {"LAB_N_JOBS": "abc"}, "LAB_N_JOBS"),
     ("figures-env-scheduler-bogus", FIG, {"LAB_SCHEDULER": "bogus"}, "LAB_SCHEDULER"),
+    (
+        "figures-out-under-a-file",
+        ("figures", "--quick", "--no-progress", "--out", "{file}/f", "fig01"),
+        {},
+        "--out",
+    ),
     ("figures-env-cache-is-a-file", FIG, {"LAB_CACHE_DIR": "{file}"}, "LAB_CACHE_DIR"),
     # lab appendix
     (

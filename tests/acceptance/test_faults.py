@@ -193,3 +193,25 @@ def test_an_experiment_that_raises_gives_error_rows_and_exit_3(ws):
     assert all(r["verdict"] != "error" for c, r in rows.items() if c != "S1-I1")
     saved = json.loads((ws.cwd / "verdicts.json").read_text())["rows"]
     assert [r["verdict"] for r in saved if r["claim"] == "S1-I1"] == ["error"]
+
+
+FIGURE_SITECUSTOMIZE = """
+import figures.registry
+
+
+def _boom(spec, out_dir, quick=False):
+    raise RuntimeError("planted failure of the figure's experiment")
+
+
+figures.registry.build = _boom
+"""
+
+
+def test_a_figure_whose_experiment_raises_exits_3_without_a_traceback(ws):
+    site = ws.cwd.parent / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(FIGURE_SITECUSTOMIZE)
+    argv = ("figures", "--quick", "--no-progress", "--out", str(ws.cwd / "figs"), "fig01")
+    res = ws.lab(*argv, env=ws.env(PYTHONPATH=str(site)), timeout=120)
+    assert res.returncode == 3, res
+    assert "planted failure" in res.stderr and "Traceback" not in res.output, res
