@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lab.commands import add_execution_options, run_with_execution
+from lab.preflight import writable_dir
 
 
 def register(subparsers) -> None:
@@ -53,14 +54,23 @@ def _run(args: argparse.Namespace) -> int:
         print(f"lab figures: {exc}", file=sys.stderr)
         return 2
     out_dir = args.out or OUT_DIR
+    try:
+        writable_dir(out_dir, "--out")
+    except ValueError as exc:
+        print(f"lab figures: error: {exc}", file=sys.stderr)
+        return 2
 
     from tqdm import tqdm
 
-    results = []
+    results, failed = [], []
     bar = tqdm(specs, unit="figure", disable=args.no_progress or args.json, file=sys.stderr, leave=False)
     for spec in bar:
         bar.set_description(spec.name)
-        results.append(build(spec, out_dir, quick=args.quick))
+        try:
+            results.append(build(spec, out_dir, quick=args.quick))
+        except Exception as exc:  # noqa: BLE001 - reported; the other figures are still built (exit 3)
+            failed.append(spec.name)
+            print(f"lab figures: {spec.name}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
     bar.close()
 
     if args.json:
@@ -71,14 +81,18 @@ def _run(args: argparse.Namespace) -> int:
                  "files": [{"path": str(p), "bytes": p.stat().st_size} for p in r.paths]}
                 for r in results
             ],
+            "failed": failed,
         }, indent=1))
-        return 0
+        return 3 if failed else 0
     print(f"wrote {sum(len(r.paths) for r in results)} files for {len(results)} figure(s) into {out_dir}")
     for result in results:
         for path in result.paths:
             print(f"  {_display(path)}  {path.stat().st_size / 1024:8.1f} KiB")
         print(f"  {result.name}: {result.seconds:.1f} s")
     print(f"total {sum(r.seconds for r in results):.1f} s")
+    if failed:
+        print(f"lab figures: {len(failed)} figure(s) raised: {', '.join(failed)}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -8,6 +8,7 @@ or ``--no-write``).
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ class Completed:
     stdout: str
     stderr: str
     seconds: float
+    cpu_seconds: float
 
     @property
     def output(self) -> str:
@@ -36,7 +38,8 @@ class Completed:
 
     def __str__(self) -> str:
         return (
-            f"lab {' '.join(self.argv)} -> exit {self.returncode} in {self.seconds:.1f} s\n"
+            f"lab {' '.join(self.argv)} -> exit {self.returncode} in {self.seconds:.1f} s "
+            f"({self.cpu_seconds:.1f} s CPU)\n"
             f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
         )
 
@@ -55,7 +58,7 @@ class Workspace:
         return env
 
     def lab(self, *argv: str, timeout: float = 300, env: dict[str, str] | None = None) -> Completed:
-        start = time.monotonic()
+        start, cpu = time.monotonic(), _children_cpu()
         proc = subprocess.run(
             [str(LAB), *argv],
             cwd=self.cwd,
@@ -64,7 +67,8 @@ class Workspace:
             text=True,
             timeout=timeout,
         )
-        return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+        seconds, cpu = time.monotonic() - start, _children_cpu() - cpu
+        return Completed(list(argv), proc.returncode, proc.stdout, proc.stderr, seconds, cpu)
 
     def popen(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         return subprocess.Popen(
@@ -75,6 +79,22 @@ class Workspace:
             stderr=subprocess.PIPE,
             text=True,
         )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def within(res: Completed, limit: float) -> bool:
+    """Whether ``res`` finished within ``limit`` seconds.
+
+    CPU time (of the command and everything it waited for) must stay under ``limit``; wall time too,
+    unless the machine is overloaded (load average above the core count), when a shared machine
+    can stretch a command's wall time several-fold without it doing any more work.
+    """
+    overloaded = os.getloadavg()[0] > (os.cpu_count() or 1)
+    return res.cpu_seconds < limit and (res.seconds < limit or (overloaded and res.seconds < 6 * limit))
 
 
 @pytest.fixture
