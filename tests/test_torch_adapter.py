@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="lab.torch needs the optional torch extra (pip install -e '.[torch]')")
+torch = pytest.importorskip("torch", reason="lab.torch needs the optional extra: pip install -e '.[torch]'")
 
 from lab.orthogonalization import ns_polynomial  # noqa: E402
 from lab.random import RNG  # noqa: E402
