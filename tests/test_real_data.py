@@ -15,6 +15,15 @@ from lab.commands import figures as figures_command  # noqa: E402
 from lab.torch.real import digits_data, stdlib_text, train  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # tiny models: on a shared 2-core machine extra torch threads only spin against other processes
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def test_data_ship_with_packages():
     X, y = digits_data()
     assert X.shape == (1797, 64) and set(np.unique(y)) == set(range(10))
