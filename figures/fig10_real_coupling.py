@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from figures import style
 from figures.registry import script_main
@@ -64,6 +65,7 @@ def make(out_dir, *, quick: bool = False) -> list[Path]:
                 )
             ax.set_xscale("log")
             ax.set_xticks(ks, [str(k) for k in ks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("Newton–Schulz steps $k$")
             if name == "lr":
                 ax.set_yscale("log")
