@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS ?= $(if $(shell nvidia-smi -L 2>/dev/null | grep -q GPU && echo yes),dev$(,)dist$(,)gpu,dev$(,)dist)
 , := ,
 
-.PHONY: all venv test test-slow figures appendix bench lint clean check mutate
+.PHONY: all venv test test-slow figures appendix bench lint clean check mutate real
 
 all: figures
 
@@ -42,6 +42,12 @@ figures: $(STAMP)
 appendix: $(STAMP)
 	-$(VENV)/bin/lab check
 	$(VENV)/bin/lab appendix
+
+# Real data through lab.torch (digits MLP, char transformer on stdlib source): about 10-15 minutes cold
+# on 2 cores, so not part of `make figures`; runs are cached one by one (an interrupted build resumes).
+real: $(STAMP)
+	$(VENV)/bin/lab figures --real
+	-$(VENV)/bin/lab check --only S1-real S2-real
 
 bench: $(STAMP)
 	$(VENV)/bin/lab bench

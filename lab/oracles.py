@@ -437,6 +437,8 @@ def make_oracle(spec) -> Oracle:
 
     Strings
         ``"exact"``, ``"exact:<norm>"``, ``"ns"``, ``"ns:<preset>"``, ``"ns:<preset>:<steps>"``,
+        ``"ns:<preset>:<steps>:eps=1e-7:normalization=frobenius_max"`` (options ``eps``,
+        ``normalization``, ``transpose``; ``frobenius_max`` is torch.optim.Muon's input scaling),
         ``"<kind>:<delta>"`` or ``"<kind>:<delta>:<norm>"`` for kind in expand/shrink/random/adversarial.
     Dicts
         ``{"kind": "exact", "norm": "frobenius", "scale": 1.0}``;
@@ -461,18 +463,37 @@ def _from_string(spec: str) -> Oracle:
     try:
         if head == "exact" and len(rest) <= 1:
             return exact_lmo(rest[0] if rest else "spectral")
-        if head == "ns" and len(rest) <= 2:
+        if head == "ns" and (len(rest) <= 2 or all("=" in r for r in rest[2:])):
             coefficients = rest[0] if rest and rest[0] else "jordan"
-            steps = int(rest[1]) if len(rest) == 2 else 5
-            return newton_schulz_oracle(steps, coefficients)
+            steps = int(rest[1]) if len(rest) >= 2 else 5
+            return newton_schulz_oracle(steps, coefficients, **_ns_options(rest[2:]))
         if head in KINDS and 1 <= len(rest) <= 2:
             return inexact_oracle(rest[1] if len(rest) == 2 else "spectral", float(rest[0]), head)
     except ValueError as exc:
         raise ValueError(f"spec {spec!r}: {exc}") from exc
     raise ValueError(
-        f"spec must look like 'exact[:norm]', 'ns[:preset[:steps]]' or '<kind>:<delta>[:norm]' "
+        f"spec must look like 'exact[:norm]', 'ns[:preset[:steps[:key=value...]]]' or "
+        f"'<kind>:<delta>[:norm]' "
         f"with norm in {NORMS}, preset in {tuple(NS_PRESETS)}, kind in {KINDS}; got {spec!r}"
     )
+
+
+def _ns_options(items) -> dict:
+    """``key=value`` options after ``ns:<preset>:<steps>``: eps (float), normalization, transpose (bool)."""
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key == "eps":
+            out["eps"] = float(value)
+        elif key == "normalization":
+            out["normalization"] = value
+        elif key == "transpose" and value in ("true", "false", "1", "0"):
+            out["transpose"] = value in ("true", "1")
+        else:
+            raise ValueError(
+                f"ns option must be eps=<float>, normalization=<name> or transpose=<bool>, got {item!r}"
+            )
+    return out
 
 
 def _from_dict(d: dict) -> Oracle:

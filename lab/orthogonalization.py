@@ -22,7 +22,8 @@ Presets (:data:`NS_PRESETS`, rows (a, b, c)):
 
 * ``cubic``  (3/2, −1/2, 0):     1 − p(x) = ½(1 − x)²(2 + x); e⁺ = ½e²(3 − e); p([0,1]) ⊂ [0,1].
 * ``quintic`` (15/8, −10/8, 3/8): 1 − p(x) = (1 − x)³(3x² + 9x + 8)/8; p([0,1]) ⊂ [0,1].
-* ``jordan`` (3.4445, −4.7750, 2.0315) (K. Jordan's Muon): steep at 0, does not converge to 1;
+* ``jordan`` (3.4445, −4.7750, 2.0315) (K. Jordan's Muon, ``torch.optim.Muon``'s default): steep
+  at 0, does not converge to 1;
   the image of [ℓ, 1] settles in the band [0.6818, 1.1344] (reaching 1.2024 during the transient),
   so the uniform error stays 0.3182 whatever the number of steps (``ns_image``/``ns_delta``).
 * ``polar_express``: :func:`lab.polar_express.polar_express_coefficients` (1e-3, 8 steps,
@@ -33,6 +34,11 @@ Presets (:data:`NS_PRESETS`, rows (a, b, c)):
 * ``modded_nanogpt``: modded-nanogpt's five-step schedule, = polar_express_coefficients(1e-3, 5,
   cushion=0.02, safety=1.02) (reproduced to 1e-13).  modded-nanogpt also divides the input by
   ‖G‖_F·1.02 + 1e-6; that input scaling is not part of the preset (pre-scale G to reproduce it).
+
+Input scaling.  The default ``normalization="frobenius"`` divides by ‖G‖_F + eps; ``torch.optim.Muon``
+divides by max(‖G‖_F, eps) (``normalization="frobenius_max"``).  The two differ by a relative
+eps/‖G‖_F (1e-7/‖G‖_F with the default eps), so a torch-exact run names ``frobenius_max``
+(oracle spec ``"ns:jordan:5:normalization=frobenius_max"``); every other default is unchanged.
 
 Per-step schedules shorter than ``steps`` repeat their last row (for ``polar_express`` the last row
 is the classical quintic, the paper's "subsequent coefficients"); longer ones are truncated.
@@ -67,7 +73,8 @@ __all__ = [
     "spectral_diagnostics",
 ]
 
-NORMALIZATIONS = ("frobenius", "spectral", "none")
+#: "frobenius_max" is torch.optim.Muon's X₀ = G/max(‖G‖_F, eps) (the others add eps to the norm).
+NORMALIZATIONS = ("frobenius", "spectral", "none", "frobenius_max")
 
 
 def _frozen(rows) -> np.ndarray:
@@ -206,6 +213,13 @@ def _normalise(G, normalization: str, eps: float, check: bool):
         if check:
             check_finite(G, "G")
         return G
+    if normalization == "frobenius_max":
+        if check:
+            check_finite(G, "G")
+        # torch divides by the clamped norm (not by the norm plus eps): same operation here, so
+        # the iterate matches torch.optim.Muon's to rounding
+        n = xp.linalg.matrix_norm(G, keepdims=True)
+        return G / xp.where(n > eps, n, xp.full_like(n, eps) if eps > 0 else xp.ones_like(n))
     if normalization == "spectral":
         if check:
             check_finite(G, "G")
@@ -249,9 +263,11 @@ def newton_schulz(
     coefficients : str or array
         A preset name from :data:`NS_PRESETS`, a triple (a, b, c), or a per-step (k', 3) schedule
         (shorter than ``steps``: the last row repeats; longer: truncated).
-    normalization : "frobenius" (default, all common codes), "spectral" (exact σ_max), or "none".
+    normalization : "frobenius" (default, all common codes), "spectral" (exact σ_max), "none", or
+        "frobenius_max" (X₀ = G/max(‖G‖_F, eps), torch.optim.Muon's scaling).
     eps : float ≥ 0
-        Added to the norm: X₀ = G/(‖G‖ + eps).  Use eps=0 for the exact spectral identity.
+        Added to the norm: X₀ = G/(‖G‖ + eps) (a floor with "frobenius_max").  Use eps=0 for the
+        exact spectral identity.
     transpose : bool
         Iterate on Gᵀ when m > n (the Gram matrix XXᵀ is then min(m, n)²); the result is the same
         in exact arithmetic.

@@ -1,6 +1,7 @@
 """``lab figures``: build the paper's figures into ``figures/out/``.
 
-    lab figures                      # every figure
+    lab figures                      # every figure but the real-data ones
+    lab figures --real               # the real-data figures (torch extra; make real)
     lab figures fig01 fig03          # some (names or figNN aliases)
     lab figures --list               # what there is
     lab figures --quick --out /tmp/f # reduced versions elsewhere
@@ -9,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -27,6 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default figures/out/)")
     parser.add_argument("--quick", action="store_true", help="reduced versions (seconds; for tests)")
+    parser.add_argument(
+        "--real", action="store_true", help="the real-data figures (torch extra, minutes; make real)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--json", action="store_true", help="print what was written as JSON (figures, files, bytes, seconds)"
@@ -48,6 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         for spec in registry.values():
             print(f"{spec.name:<{width}}  {spec.caption}")
         return 0
+    if not args.names:
+        # real-data figures (module attribute REAL) train networks for minutes: only with --real
+        registry = {n: s for n, s in registry.items() if _is_real(s) == args.real}
     try:
         specs = resolve(args.names, registry)
     except ValueError as exc:
@@ -94,6 +102,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"lab figures: {len(failed)} figure(s) raised: {', '.join(failed)}", file=sys.stderr)
         return 3
     return 0
+
+
+def _is_real(spec) -> bool:
+    return bool(getattr(importlib.import_module(spec.module), "REAL", False))
 
 
 def _display(path: Path) -> str:

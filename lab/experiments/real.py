@@ -1,0 +1,324 @@
+"""Real-data experiments through the PyTorch adapter (:mod:`lab.torch`; optional extra ``[torch]``).
+
+Data that ships with installed packages (scikit-learn's digits, the standard library's source text),
+nothing downloaded.  Each training run is one cache entry (:class:`lab.cache.Cache`, keyed by the run's
+configuration and the source of the modules it runs), so an interrupted grid resumes where it stopped;
+the runs of a grid that are missing go to two worker processes (joblib), one torch thread each.
+
+* ``real_s1_coupling`` — S1's empirical coupling: the final loss over a (lr, β) grid, ≥ 5 seeds, for
+  Newton–Schulz with k ∈ {1, 2, 3, 5, 8} steps of each preset and for the exact polar factor (MLP on
+  digits);
+* ``real_delta`` — δ along real training: the oracle's inputs recorded along a run (Jordan NS5,
+  torch's default) and, for every preset and k, the measured δ_op = ‖NS_k(M) − polar(M)‖_op against
+  the uniform bound ``ns_delta`` at the measured normalised spectrum [x_min, 1];
+* ``real_s2`` — S2 per iteration: the evaluation loss against step of Muon, MVR1 and MVR2, each at its
+  best learning rate on a grid, over seeds.
+
+``quick=True`` is a CI-sized version of each (seconds).  All need torch and scikit-learn; they are
+imported inside the functions, so the lab imports without them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from lab.cache import Cache, code_version
+from lab.experiments import Experiment, check_options, experiment
+from lab.orthogonalization import newton_schulz, ns_delta, polar
+
+__all__ = ["real_s1_coupling", "real_delta", "real_s2", "PRESETS", "K_STEPS", "run_grid"]
+
+PRESETS = ("cubic", "quintic", "jordan", "polar_express")
+K_STEPS = (1, 2, 3, 5, 8)
+
+
+def _torch_modules():
+    import lab.oracles
+    import lab.orthogonalization
+    import lab.polar_express
+    import lab.torch.optim
+    import lab.torch.real
+
+    return (lab.torch.optim, lab.torch.real, lab.oracles, lab.orthogonalization, lab.polar_express)
+
+
+def _one_run(config: dict) -> dict:
+    """One training run in a worker: eval curve only (arrays)."""
+    import torch  # optional heavy dependency (the [torch] extra)
+
+    from lab.torch.real import train
+
+    torch.set_num_threads(1)
+    out = train(**config)
+    return {"eval_steps": out["eval_steps"], "eval_loss": out["eval_loss"]}
+
+
+def run_grid(name: str, configs: list[dict], *, cache=True, n_jobs: int | None = None) -> list[dict]:
+    """Every config's run, from the cache when present; missing runs computed (in parallel) and stored."""
+    store = Cache() if cache is True else (cache or None)
+    salt = code_version(*_torch_modules())
+    keys = [Cache.key(name, c, salt) for c in configs]
+    results: list = [None] * len(configs)
+    if store is not None:
+        for i, k in enumerate(keys):
+            entry = store.load(name, k)
+            if entry is not None:
+                results[i] = dict(entry.arrays)
+    todo = [i for i, r in enumerate(results) if r is None]
+    if todo:
+        from joblib import Parallel, delayed
+
+        jobs = n_jobs or int(os.environ.get("LAB_REAL_JOBS", "2"))
+        # each worker returns as soon as it finishes, so a store after every run keeps the grid resumable
+        batch = max(jobs * 4, 1)
+        for s in range(0, len(todo), batch):
+            chunk = todo[s : s + batch]
+            outs = (
+                Parallel(n_jobs=jobs)(delayed(_one_run)(configs[i]) for i in chunk)
+                if jobs > 1
+                else [_one_run(configs[i]) for i in chunk]
+            )
+            for i, out in zip(chunk, outs, strict=True):
+                results[i] = out
+                if store is not None:
+                    store.store(name, keys[i], out, config=configs[i], salt=salt)
+    return results
+
+
+# ----------------------------------------------------------------------------- S1 coupling
+
+
+def _coupling_config(quick: bool) -> dict:
+    if quick:
+        return {
+            "task": "digits",
+            "presets": ("cubic",),
+            "k": (1, 8),
+            "lr": (0.02, 0.08, 0.32, 1.28),
+            "beta": (0.5, 0.8, 0.95),
+            "seeds": (0, 1, 2),
+            "steps": 20,
+        }
+    return {
+        "task": "digits",
+        "presets": PRESETS,
+        "k": K_STEPS,
+        "lr": (0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28),
+        "beta": (0.5, 0.8, 0.95),
+        "seeds": (0, 1, 2, 3, 4),
+        "steps": 30,
+    }
+
+
+@experiment("real_s1_coupling")
+def real_s1_coupling(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
+    """Final evaluation loss over (oracle, lr, β, seed) on real data (S1's coupling claim).
+
+    measured: ``loss`` (n_oracles, n_lr, n_beta, n_seed), the last evaluation loss (NaN if diverged);
+    oracles are every (preset, k) and then ``exact``.  theoretical: S1's predicted directions as k
+    decreases (lower precision): the optimal lr decreases (``lr_trend`` = +1 in k) and the optimal β
+    increases (``beta_trend`` = −1 in k).
+    """
+    check_options(quick, mutation, options=options, name="real_s1_coupling")
+    cfg = _coupling_config(quick)
+    oracles = [(p, k) for p in cfg["presets"] for k in cfg["k"]] + [("exact", 0)]
+    specs = [f"ns:{p}:{k}" if p != "exact" else "exact" for p, k in oracles]
+    configs = [
+        {
+            "task": cfg["task"],
+            "method": "muon",
+            "oracle": s,
+            "lr": lr,
+            "beta": b,
+            "seed": sd,
+            "steps": cfg["steps"],
+        }
+        for s in specs
+        for lr in cfg["lr"]
+        for b in cfg["beta"]
+        for sd in cfg["seeds"]
+    ]
+    runs = run_grid("real_s1_coupling", configs, cache=cache)
+    loss = np.array([r["eval_loss"][-1] for r in runs]).reshape(
+        len(specs), len(cfg["lr"]), len(cfg["beta"]), len(cfg["seeds"])
+    )
+    return Experiment(
+        "real_s1_coupling",
+        measured={"loss": loss},
+        theoretical={"lr_trend": 1, "beta_trend": -1},
+        meta={**cfg, "oracles": specs, "preset_of": [p for p, _ in oracles], "k_of": [k for _, k in oracles]},
+    )
+
+
+# ----------------------------------------------------------------------------- δ along training
+
+
+def _delta_config(quick: bool) -> dict:
+    if quick:
+        return {"tasks": ("digits",), "steps": {"digits": 20}, "every": 5, "lr": 0.04, "seed": 0}
+    return {
+        "tasks": ("digits", "text"),
+        "steps": {"digits": 60, "text": 150},
+        "every": 10,
+        "lr": 0.02,
+        "seed": 0,
+    }
+
+
+def _delta_rows(M: np.ndarray, presets, ks, eps: float = 1e-7):
+    """δ_op of every (preset, k) on one input, and the uniform bound at its normalised x_min."""
+    s = np.linalg.svd(M, compute_uv=False)
+    x_min = s[-1] / (np.linalg.norm(M) + eps)  # the oracle's own normalisation (G/(‖G‖_F + eps))
+    P = polar(M)
+    measured = np.empty((len(presets), len(ks)))
+    bound = np.empty_like(measured)
+    for i, p in enumerate(presets):
+        for j, k in enumerate(ks):
+            measured[i, j] = np.linalg.norm(newton_schulz(M, k, p, eps=eps) - P, ord=2)
+            bound[i, j] = ns_delta(float(min(max(x_min, 0.0), 1.0)), k, p)
+    return measured, bound, x_min, s[0] / (np.linalg.norm(M) + eps)
+
+
+@experiment("real_delta")
+def real_delta(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
+    """δ_op of every preset and k on the oracle inputs of real training runs (Jordan NS5, torch's).
+
+    measured: ``delta`` (n_records, n_preset, n_k), ``x_min``/``x_max`` (n_records,) the normalised
+    spectrum's ends, ``step``, ``layer``, ``task`` (index into meta["tasks"]).  theoretical: ``bound``
+    (n_records, n_preset, n_k) = ns_delta(x_min, k, preset), which every measurement must respect.
+    """
+    check_options(quick, mutation, options=options, name="real_delta")
+    cfg = _delta_config(quick)
+    store = Cache() if cache is True else (cache or None)
+    salt = code_version(*_torch_modules(), _delta_rows, _delta_run)
+    cols: dict[str, list] = {k: [] for k in ("delta", "bound", "x_min", "x_max", "step", "layer", "task")}
+    for ti, task in enumerate(cfg["tasks"]):
+        key_cfg = {
+            "task": task,
+            **{k: v for k, v in cfg.items() if k != "tasks"},
+            "presets": PRESETS,
+            "k": K_STEPS,
+        }
+        key = Cache.key("real_delta", key_cfg, salt)
+        entry = store.load("real_delta", key) if store is not None else None
+        if entry is None:
+            import torch  # optional heavy dependency (the [torch] extra, with threadpoolctl)
+            from threadpoolctl import threadpool_limits
+
+            from lab.torch.real import train
+
+            torch.set_num_threads(1)
+            with threadpool_limits(1):  # small SVDs: BLAS threads only contend on a shared machine
+                run, rows = _delta_run(train, task, cfg)
+            arrays = {k: np.asarray(v) for k, v in rows.items()}
+            if store is not None:
+                store.store("real_delta", key, arrays, config=key_cfg, salt=salt)
+        else:
+            arrays = dict(entry.arrays)
+        for k, v in arrays.items():
+            cols[k].append(v)
+        cols["task"].append(np.full(len(arrays["step"]), ti))
+    out = {k: np.concatenate(v) for k, v in cols.items()}
+    bound = out.pop("bound")
+    return Experiment(
+        "real_delta",
+        measured=out,
+        theoretical={"bound": bound},
+        meta={**cfg, "presets": PRESETS, "k": K_STEPS},
+    )
+
+
+def _delta_run(train, task, cfg):
+    """One recorded run and the δ rows of every recorded input."""
+    run = train(
+        task,
+        method="muon",
+        oracle="ns:jordan:5",
+        lr=cfg["lr"],
+        beta=0.95,
+        seed=cfg["seed"],
+        steps=cfg["steps"][task],
+        record_inputs_every=cfg["every"],
+    )
+    rows = {k: [] for k in ("delta", "bound", "x_min", "x_max", "step", "layer")}
+    for (step, layer), M in sorted(run["inputs"].items()):
+        d, b, lo, hi = _delta_rows(M, PRESETS, K_STEPS)
+        for name, v in zip(rows, (d, b, lo, hi, step, layer), strict=True):
+            rows[name].append(v)
+    return run, rows
+
+
+# ----------------------------------------------------------------------------- S2 per iteration
+
+
+def _s2_config(quick: bool) -> dict:
+    if quick:
+        return {
+            "grids": {"digits": {"lr": (0.02, 0.08, 0.32), "steps": 20}},
+            "seeds": (0, 1, 2, 3),
+            "beta": 0.9,
+            "gamma": 0.025,
+            "every": 5,
+        }
+    return {
+        "grids": {
+            "digits": {"lr": (0.02, 0.04, 0.08, 0.16, 0.32, 0.64), "steps": 60},
+            "text": {"lr": (0.02,), "steps": 100},
+        },
+        "seeds": (0, 1, 2, 3, 4),
+        "beta": 0.9,
+        "gamma": 0.025,
+        "every": 10,
+    }
+
+
+S2_METHODS = ("muon", "mvr1", "mvr2")
+
+
+@experiment("real_s2")
+def real_s2(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
+    """Evaluation loss against step for Muon, MVR1 and MVR2 (exact polar), each at its best lr.
+
+    measured: for each task, ``<task>:curves`` (n_method, n_seed, n_eval) at the best lr of each method
+    (smallest mean final loss; diverged runs count as +inf), ``<task>:steps``, ``<task>:best_lr``,
+    ``<task>:final`` (n_method, n_lr, n_seed).  theoretical: S2's empirical ordering, MVR2 and MVR1
+    below Muon (``order`` = +1: loss(Muon) − loss(MVR) > 0).
+    """
+    check_options(quick, mutation, options=options, name="real_s2")
+    cfg = _s2_config(quick)
+    measured = {}
+    for task, grid in cfg["grids"].items():
+        configs = [
+            {
+                "task": task,
+                "method": m,
+                "oracle": "exact",
+                "lr": lr,
+                "beta": cfg["beta"],
+                "gamma": cfg["gamma"],
+                "seed": sd,
+                "steps": grid["steps"],
+                "eval_every": cfg["every"],
+            }
+            for m in S2_METHODS
+            for lr in grid["lr"]
+            for sd in cfg["seeds"]
+        ]
+        runs = run_grid("real_s2", configs, cache=cache)
+        n_m, n_lr, n_s = len(S2_METHODS), len(grid["lr"]), len(cfg["seeds"])
+        curves = np.array([r["eval_loss"] for r in runs]).reshape(n_m, n_lr, n_s, -1)
+        final = curves[..., -1]
+        score = np.where(np.isfinite(final), final, np.inf).mean(axis=-1)
+        best = np.argmin(score, axis=1)
+        measured[f"{task}:curves"] = np.stack([curves[m, best[m]] for m in range(n_m)])
+        measured[f"{task}:steps"] = np.asarray(runs[0]["eval_steps"])
+        measured[f"{task}:best_lr"] = np.asarray([grid["lr"][b] for b in best])
+        measured[f"{task}:final"] = final
+    return Experiment(
+        "real_s2",
+        measured=measured,
+        theoretical={"order": 1},
+        meta={**cfg, "methods": S2_METHODS, "tasks": tuple(cfg["grids"])},
+    )
