@@ -60,6 +60,7 @@ MUTATIONS = {
     "wrong_exponent": "the predicted exponent or trend direction replaced by a wrong one",
     "wrong_sample": "a variant that breaks an assumption the claim needs "
     "(e.g. MVR2 with the previous sample)",
+    "coupled_weight_decay": "weight decay added to the gradient before the oracle (L2) instead of decoupled",
 }
 
 

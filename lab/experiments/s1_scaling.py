@@ -86,13 +86,23 @@ def predicted_exponents(**constants) -> dict[str, float]:
     return out
 
 
+def _i1_exponent(L, Delta0) -> float:
+    """d log t*/d log K of S1.I1's optimal step (deterministic, no momentum), from sympy's closed form."""
+    import bounds
+
+    K1, K2 = 1e3, 1e5
+    v = bounds.get("S1.I1").optimal_controls(L=L, Delta0=Delta0, K=np.array([K1, K2]), delta=0.0)["t"].value
+    v = np.asarray(v, dtype=float)
+    return float(np.log(v[1] / v[0]) / np.log(K2 / K1))
+
+
 @experiment("s1_i3_scaling")
 def s1_i3_scaling(*, quick: bool = True, cache=True) -> Experiment:
     """Grid argmins of t and α against K (module docstring).
 
     Returns measured["avg"] (K, t, α, seed); theoretical {"t_opt", "alpha_opt"} (K,) from the I3
-    bound's optimum at the certified constants and the run's Δ₀, and "exponents" {"t": ..,
-    "alpha": ..} (−3/4, −1/2, derived by sympy).
+    bound's optimum at the certified constants and the run's Δ₀, "exponents" {"t": ..,
+    "alpha": ..} (−3/4, −1/2, derived by sympy) and "alternatives" (−1/2 from S1.I1's t*, 0 for α).
     """
     import bounds
     from lab.experiments.s1 import _certified
@@ -128,6 +138,8 @@ def s1_i3_scaling(*, quick: bool = True, cache=True) -> Experiment:
             "t_opt": np.asarray(opt["t"].value, dtype=float),
             "alpha_opt": np.asarray(opt["alpha"].value, dtype=float),
             "exponents": predicted_exponents(delta=0.0, **const),
+            # without momentum averaging: S1.I1's t* ∝ K^(-1/2) (sympy) and alpha = 1
+            "alternatives": {"t": _i1_exponent(const["L"], const["Delta0"]), "alpha": 0.0},
         },
         {"axes": {"K": list(cfg["ks"]), **axes}, "problem": cert["describe"], "quick": quick},
     )
