@@ -12,7 +12,7 @@ Everything quantitative that follows from the statement is *computed* by sympy, 
 * ``degradation``: the value at the optimum divided by its δ = 0 value;
 * ``derived_trends``: the sign of d(control*)/dδ.
 
-What THEORY.md (or the lab derivation in a builder's docstring) *claims* — the closed forms of
+What the sources (or the lab derivation in a builder's docstring) *claim* — the closed forms of
 t*, α*, the value at the optimum, the rate, the δ = 0 statement — is stored separately in
 ``claims``; :meth:`Theorem.verify` compares claims with derivations and reports every mismatch,
 so a mistyped constant is caught (tests/test_bounds_core.py shows a mutated claim is caught).
@@ -72,7 +72,9 @@ METRICS_TEX: dict[str, str] = {
     "avg_grad_dual": r"\frac{1}{K}\sum_{k<K} \mathbb{E}\|\nabla f(X^k)\|_*",
     "weighted_avg_grad": r"\frac{\sum_t \eta_t \mathbb{E}\|\nabla f(X_t)\|_*}{\sum_t \eta_t}",
     "layer_weighted_grad": r"\frac{1}{K}\sum_{k<K}\sum_i t_i \mathbb{E}\|\nabla_i f(X^k)\|_{(i)*}",
-    "layer_avg_grad_over_L1": r"\frac{1}{K}\sum_{k<K}\sum_i \frac{\mathbb{E}\|\nabla_i f(X^k)\|_{(i)*}}{L_{1,i}}",
+    "layer_avg_grad_over_L1": (
+        r"\frac{1}{K}\sum_{k<K}\sum_i \frac{\mathbb{E}\|\nabla_i f(X^k)\|_{(i)*}}{L_{1,i}}"
+    ),
     "sum_grad_ratio": r"\sum_k\sum_i \frac{a_i^2}{L_{0,i} + L_{1,i} a_i}",
     "one_step_change": r"f(X^{k+1}) - f(X^k)",
     "sqrt_gap": r"\min_t \mathbb{E}\sqrt{f(X_t) - f^*}",
@@ -313,7 +315,7 @@ class Theorem:
         symbols standing for their optimal values.
     dependent : hyperparameters tied to the controls, {symbol: expression in the controls} (I4: each
         t_i at its cap (1-delta) alpha / (4 L1_i (1+delta))); they join ``optimum`` at the solution.
-    claims : typed-in closed forms (from THEORY.md or the builder's derivation) checked against
+    claims : typed-in closed forms (from the source or the builder's derivation) checked against
         the sympy derivations by :meth:`verify`; keys '<control>_opt', 'value_at_opt', 'rate',
         'degradation', 'delta0', 'delta0_per_layer', 'identity'.
     trends : predicted directions of the optimal hyperparameters in delta.

@@ -4,7 +4,7 @@ The paper's body was not available; every explicit bound here is a lab derivatio
 S1's claims (explicit degradation in the oracle error δ; lower precision needs a smaller step and a
 larger momentum parameter α = 1 − β).  Each builder's docstring is the theorem's proof sketch.
 
-Setting (THEORY.md §1.3, §2).  LMO: lmo(G) = argmin_{‖D‖<=1} <G, D>, so <G, lmo(G)> = −‖G‖_* and
+Setting.  LMO: lmo(G) = argmin_{‖D‖<=1} <G, D>, so <G, lmo(G)> = −‖G‖_* and
 ‖lmo(G)‖ = 1.  δ-inexact oracle: ‖D(G) − lmo(G)‖ <= δ in the primal norm, δ ∈ [0, 1).  Updates
 X ← X + t D.  Momentum (I3, I4): EMA M^k = β M^{k−1} + α g^k with α = 1 − β, M^0 = g^0.
 """
@@ -138,7 +138,7 @@ def ns_cubic() -> Theorem:
     return Theorem(
         id="S1.NS.cubic",
         title="Cubic Newton-Schulz error recursion",
-        source="lab derivation (THEORY §1.1; exact identity)",
+        source="lab derivation (exact identity of the odd polynomial step)",
         algorithm="X <- 1.5 X - 0.5 X X^T X (per singular value p(x) = 1.5x - 0.5x^3)",
         parametrisation={"normalisation": "X0 = G/||G||_F, singular values in [0, 1]"},
         assumptions=(e,),
@@ -146,7 +146,7 @@ def ns_cubic() -> Theorem:
         metric="ns_error",
         relation="==",
         expr=e**2 * (3 - e) / 2,
-        reference="Newton-Schulz / Kovarik-Bjorck iteration; THEORY §1.1",
+        reference="Newton-Schulz / Kovarik-Bjorck iteration",
         proof_sketch=_doc(ns_cubic),
         claims={"identity": 1 - _p("cubic", 1 - e)},
         example=_ex(e=sp.Rational(1, 3)),
@@ -163,7 +163,7 @@ def ns_quintic() -> Theorem:
     return Theorem(
         id="S1.NS.quintic",
         title="Classical quintic Newton-Schulz error recursion",
-        source="lab derivation (THEORY §1.1; exact identity)",
+        source="lab derivation (exact identity of the odd polynomial step)",
         algorithm="X <- (15 X - 10 X X^T X + 3 (X X^T)^2 X)/8",
         parametrisation={"normalisation": "X0 = G/||G||_F"},
         assumptions=(e,),
@@ -171,7 +171,7 @@ def ns_quintic() -> Theorem:
         metric="ns_error",
         relation="==",
         expr=e**3 * (20 - 15 * e + 3 * e**2) / 8,
-        reference="THEORY §1.1",
+        reference="Newton-Schulz / Kovarik-Bjorck iteration (classical quintic)",
         proof_sketch=_doc(ns_quintic),
         claims={"identity": 1 - _p("quintic", 1 - e)},
         example=_ex(e=sp.Rational(1, 3)),
@@ -525,7 +525,7 @@ def i4_opt() -> Theorem:
     by α and by (1 − δ)/(4(1 + δ)); Σ_i c_iρ_iσ_i = (1 − δ)S/(4(1 + δ)).  The minimiser of A/α + B√α
     is α* = (2A/B)^(2/3) = ((4(1 + δ)Δ₀ + 2(1 − δ)S)/((1 − δ)SK))^(2/3) (increasing in δ) and
     t_i* = (1 − δ)α*/(4L1_i(1 + δ)) (decreasing in δ); value (3/2)Bα*^(1/2): rate K^(−1/3).
-    Lab correction: THEORY's α* = (4(1 + δ)Δ₀/((1 − δ)SK))^(2/3) drops the initial-momentum term
+    Remark: the simpler choice α* = (4(1 + δ)Δ₀/((1 − δ)SK))^(2/3) drops the initial-momentum term
     2ρσ/(αK), which is of the same order K^(−1/3) here; it is the minimiser only when Δ₀ >> S.
     """
     a, K, D0, SL, l1 = S.alpha, S.K, S.Delta0, S.S_L, S.L1_i

@@ -6,7 +6,7 @@ c·η₀ > 1/3, ...) live in each theorem's ``conditions``.  Every symbol also c
 one-line meaning and a sampling range, used to draw random valid points in the tests
 (``Theorem.sample_constants``).
 
-Conventions (THEORY.md §0): β is the weight on the *old* momentum (Muon's 0.95),
+Conventions: β is the weight on the *old* momentum (Muon's 0.95),
 α = 1 − β the weight on the fresh gradient; δ is the additive oracle error in the primal
 norm of the ball; σ is a noise *standard deviation* (σ² = E‖g − ∇f‖_F²).
 """

@@ -41,6 +41,7 @@ unknown fields are ignored.  Rows with a ``slope`` also go to the slopes table, 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import math
@@ -217,7 +218,17 @@ _COMBINING = {
     "\u0308": r"\ddot",
     "\u20d7": r"\vec",
 }
-_UNICODE_TEXT = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "\u00a0": "~"}
+_UNICODE_TEXT = {
+    "⦃": r"\{",  # set braces (marked by _set_braces)
+    "⦄": r"\}",
+    "–": "--",
+    "—": "---",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "\u00a0": "~",
+}
 
 
 def tex_text(text: Any, *, strict: bool = True) -> str:
@@ -279,8 +290,9 @@ _GREEK_NAMES = {
 }  # fmt: skip
 _MATH_FUNCS = {"min", "max", "log", "exp", "sup", "inf", "lim", "sin", "cos", "det", "ln"}
 _MATH_OPNAMES = {"lmo", "argmin", "argmax", "polar", "sign", "tr", "diag", "rank", "msign", "Var", "sgn"}
-_MATH_CHARS = set("=<>|^_*/∇‖≤≥√−·×→←⟨⟩∑∈≈∝")
+_MATH_CHARS = set("=<>|^_*/~∇‖≤≥√−·×→←⟨⟩∑∈≈∝⦃⦄")
 _OPS = {"+", "-", "−", "=", "<=", ">=", "<", ">", "·", "×", "->", "→", "≤", "≥", "≈", "/", "*", "~"}
+_OPS |= {"<<", ">>"}
 _CALL = re.compile(r"^\(?[A-Za-z]+[0-9]*\([^()\s]*\)?")
 _MATH_WORDS = {"L0", "L1", "X0", "X1", "eta0", "Delta0", "Phi1", "L0_i", "L1_i", "f*"}
 
@@ -293,6 +305,10 @@ def _chunk_kind(core: str) -> str:
         return "op"
     if re.fullmatch(r"[A-Za-z]{2,}(_[A-Za-z]{2,})+|[a-z][a-z0-9]*(\.[A-Za-z_0-9]+)+", core):
         return "code"  # a code name: constrained_least_squares, lab.experiments.s3
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{2,}(/[A-Za-z][A-Za-z0-9-]{2,})+", core.strip("()")):
+        return "prose"  # Muon/MVR1, owner/repository: words, not a quotient
+    if re.fullmatch(r"_*[A-Za-z]{2,}_*", core.strip("⦃⦄")) and core not in _GREEK_NAMES:
+        return "prose"  # {braces}, _emphasis_: words
     if core in _MATH_WORDS or core in _GREEK_NAMES or re.fullmatch(r"[A-Za-z]+[0-9]*_\w+", core):
         return "math"
     if any(ch in _MATH_CHARS for ch in core) or _CALL.match(core) and not core.isalpha():
@@ -347,7 +363,7 @@ def ascii_math_tex(text: str) -> str:
             i = end + 1
             continue
         if tok == "**" or tok == "^":
-            m2 = re.compile(r"-?[A-Za-z0-9.]+").match(text, j)
+            m2 = re.compile(r"-[0-9]+/[0-9]+|-?[A-Za-z0-9.]+").match(text, j)  # t^-1/2 is t^(-1/2)
             if text[j:j + 1] == "(":
                 end = _matching(text, j)
                 if end > 0:
@@ -423,6 +439,13 @@ def ascii_math_tex(text: str) -> str:
             out.append(body + (f"_{{{digits}}}" if digits else "") + sep)
         elif tok[0].isascii() and tok[0].isdigit():
             out.append(tok)
+        elif tok in "⦃⦄":
+            out.append(r"\{" if tok == "⦃" else r"\}")
+        elif tok == "~":
+            if out and out[-1] == "O":
+                out[-1] = r"\tilde{O}"
+            else:
+                out.append(r"\sim ")
         elif tok in _SPECIALS and tok not in "{}^_":
             out.append(_SPECIALS[tok])
         elif tok in _UNICODE_MATH:
@@ -435,11 +458,28 @@ def ascii_math_tex(text: str) -> str:
         else:
             out.append("?")
         i = j
-    return "".join(out).strip()
+    # a list of values may break across lines after its commas (in table cells)
+    return re.sub(r", (?=\S)", r",\\allowbreak ", "".join(out).strip())
 
 
 def _balanced(text: str) -> bool:
     return all(text.count(a) == text.count(b) for a, b in ("()", "[]", "{}"))
+
+
+def _set_braces(text: str) -> str:
+    """Mark set braces ``{x : ...}`` (a ``{`` not after ``_`` or ``^``) as ⦃ ⦄, which print as \\{ \\};
+    the braces of ``e_{t-1}`` stay TeX groups."""
+    out, stack = [], []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            kind = "group" if i and text[i - 1] in "_^" else "set"
+            stack.append(kind)
+            out.append("{" if kind == "group" else "⦃")
+        elif ch == "}" and stack:
+            out.append("}" if stack.pop() == "group" else "⦄")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def prose_tex(text: Any, *, strict: bool = True) -> str:
@@ -450,7 +490,7 @@ def prose_tex(text: Any, *, strict: bool = True) -> str:
     (:func:`ascii_math_tex`); numbers, single letters and operators between formulas join them;
     the rest is text (:func:`tex_text`).  Author-written ``$...$`` spans are kept.
     """
-    text = str(text)
+    text = _set_braces(str(text))
     pieces = re.split(r"(?<!\\)(\$[^$]+\$|:[a-z]+:`[^`]+`|``[^`]+``)", text)
     out: list[str] = []
     for k, piece in enumerate(pieces):
@@ -525,7 +565,8 @@ def prose_tex(text: Any, *, strict: bool = True) -> str:
                 if tex.count("{") != tex.count("}"):  # only braces matter to TeX in math mode
                     out.append(tex_text(lead_text + formula + tail_text + trail_text, strict=strict))
                 else:
-                    out.append(f"{tex_text(lead_text)}${tex}${tex_text(tail_text + trail_text, strict=strict)}")
+                    after = tex_text(tail_text + trail_text, strict=strict)
+                    out.append(f"{tex_text(lead_text)}${tex}${after}")
             i = j
             if i < len(items) and items[i][3] == "space" and trail_text:
                 pass
@@ -745,10 +786,11 @@ def theorem_fragment(
         return prose_tex(value, strict=strict)
 
     title = (_attr(thm, "tex") or {}).get("title") or text(_attr(thm, "title") or key)
-    out = [_GENERATED, f"\\subsection{{{tex_text(key)}: {title}}}\\label{{thm:{_label(key)}}}\n\n"]
+    heading = f"\\texorpdfstring{{{tex_text(key)}: {title}}}{{{tex_text(key)}}}"  # bookmarks: plain text
+    out = [_GENERATED, f"\\subsection{{{heading}}}\\label{{thm:{_label(key)}}}\n\n"]
     source, reference = _attr(thm, "source"), _attr(thm, "reference")
     out.append(f"\\paragraph{{Source.}} {text(source) if source else 'not stated.'}")
-    out.append(f"\\\\\nReference: {text(reference)}.\n\n" if reference else "\n\n")
+    out.append(f"\\par\n{{\\raggedright Reference: {text(reference)}.\\par}}\n\n" if reference else "\n\n")
     algorithm = tex_field(thm, "algorithm", strict=strict)
     if algorithm:
         out.append(f"\\paragraph{{Algorithm.}} {algorithm}\n")
@@ -759,14 +801,14 @@ def theorem_fragment(
         out.append("\n")
     metric = _attr(thm, "metric")
     try:
-        from bounds.core import METRICS, METRICS_TEX
+        from bounds.core import METRICS
 
-        meaning, lhs = METRICS.get(metric), METRICS_TEX.get(metric)
+        meaning = METRICS.get(metric)
     except ImportError:  # pragma: no cover
-        meaning, lhs = None, None
+        meaning = None
     lead = ""
     if metric and meaning:
-        lead = (f"Here ${lhs}$ is " if lhs else "The bounded quantity is ") + text(meaning) + ". "
+        lead = "The bounded quantity: " + text(meaning) + ". "
     out.append("\\paragraph{Statement.} Under the assumptions and conditions below,\n")
     out.append(f"\\begin{{center}}\n\\fitmath{{{_statement(thm)}}}\n\\end{{center}}\n{lead}\n")
     out.append("\\paragraph{Assumptions (domains).}\n" + _itemize(_assumption_items(thm, strict)))
@@ -880,6 +922,8 @@ def _claim_ref(claim: str, known: set[str]) -> str:
     """The claim id, linked to its theorem when it names a catalog key up to punctuation (S1-I1 = S1.I1)."""
     keys = {_claim_key(k): k for k in known}
     key = keys.get(_claim_key(claim))
+    if key is None:  # a check's claim id: link to the first theorem the check covers
+        key = next((t for t in claim_theorems().get(_claim_base(claim), []) if t in known), None)
     if key is None:
         return tex_text(claim, strict=False)
     return f"\\lablink{{thm:{_label(key)}}}{{{tex_text(claim, strict=False)}}}"
@@ -938,7 +982,7 @@ def problem_names(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 def _problem_cell(row: Mapping[str, Any], names: Mapping[str, str]) -> str:
     problem = " ".join(str(row.get("problem") or "").split())
     short = names.get(problem)
-    return f"\lablink{{prob:{short}}}{{{short}}}" if short else "--"
+    return f"\\lablink{{prob:{short}}}{{{short}}}" if short else "--"
 
 
 def problems_table(rows: list[Mapping[str, Any]] | None) -> str:
@@ -947,16 +991,18 @@ def problems_table(rows: list[Mapping[str, Any]] | None) -> str:
     if rows is None:
         return _not_run_table(caption, "tab:problems", "Problems")
     cells = [
-        [f"{short}\label{{prob:{short}}}", prose_tex(problem, strict=False)]
+        [f"{short}\\label{{prob:{short}}}", prose_tex(problem, strict=False)]
         for problem, short in problem_names(rows).items()
     ]
-    return _longtable(f"@{{}}l {_P}{{0.9\\linewidth}}@{{}}", ["name", "problem"], cells, caption, "tab:problems")
+    spec = f"@{{}}l {_P}{{0.9\\linewidth}}@{{}}"
+    return _longtable(spec, ["name", "problem"], cells, caption, "tab:problems")
 
 
 def _claim_base(claim: str) -> str:
     return str(claim).split("[", 1)[0].strip()
 
 
+@functools.lru_cache(maxsize=1)
 def claim_theorems() -> dict[str, list[str]]:
     """{check id: the theorem ids it covers} from the registered checks (empty when none load)."""
     try:
@@ -1008,7 +1054,7 @@ def summary_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozen
     for claim, rs in groups.items():
         verdicts = [r.get("verdict") for r in rs]
         worst = next((v for v in ("violated", "inconclusive", "holds") if v in verdicts), "--")
-        verdict = f"\textbf{{{worst}}}" if worst == "violated" else tex_text(worst)
+        verdict = f"\\textbf{{{worst}}}" if worst == "violated" else tex_text(worst)
         if len(rs) > 1:
             verdict += f" ({verdicts.count(worst)}/{len(rs)})"
         ratios = [x for x in (_finite(r.get("worst_ratio")) for r in rs) if x is not None]
@@ -1029,7 +1075,8 @@ def summary_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozen
             slope,
         ])
     header = ["claim", "source", "verdict", "tightness", "slope [CI] vs predicted"]
-    return "{\\small\n" + _longtable("@{}l l l r l@{}", header, cells, caption, "tab:summary") + "}\n"
+    spec = f"@{{}}{_P}{{0.24\\linewidth}} l l r {_P}{{0.28\\linewidth}}@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:summary") + "}\n"
 
 
 #: Column types that wrap (ragged right) for the verdicts and ledger tables.
@@ -1054,9 +1101,8 @@ def verdicts_table(rows: list[Mapping[str, Any]] | None, known: set[str] = froze
         for r in rows
     ]
     header = ["claim", "problem", "bound", "measured", "worst ratio", "verdict"]
-    widths = (0.2, 0.05, 0.3, 0.22)
-    spec = "@{}" + " ".join(f"{_P}{{{w}\\linewidth}}" for w in widths) + " r l@{}"
-    return _longtable(spec, header, cells, caption, "tab:verdicts")
+    spec = f"@{{}}{_P}{{0.17\\linewidth}} l {_P}{{0.25\\linewidth}} {_P}{{0.18\\linewidth}} r l@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:verdicts") + "}\n"
 
 
 def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
@@ -1078,7 +1124,8 @@ def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozens
         if r.get("slope") is not None
     ]
     header = ["claim", "problem", "fitted slope", "CI", "predicted", "verdict"]
-    return _longtable("@{}l l r l r l@{}", header, cells, caption, "tab:slopes")
+    spec = f"@{{}}{_P}{{0.24\\linewidth}} l r {_P}{{0.18\\linewidth}} r l@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:slopes") + "}\n"
 
 
 def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
@@ -1102,7 +1149,7 @@ def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = 
     ]
     header = ["claim", "statement", "experiment", "verdict"]
     return _longtable(
-        f"@{{}}{_P}{{0.22\\linewidth}} {_P}{{0.36\\linewidth}} {_P}{{0.2\\linewidth}} {_P}{{0.16\\linewidth}}@{{}}",
+        "@{}" + " ".join(f"{_P}{{{w}\\linewidth}}" for w in (0.25, 0.29, 0.2, 0.16)) + "@{}",
         header,
         cells,
         caption,
@@ -1173,11 +1220,13 @@ MACROS = r"""% \fitmath{...}: display math, scaled down to the line width when i
 
 _PREAMBLE = (
     "\\documentclass[10pt]{article}\n"
-    + PACKAGES.replace("\\usepackage{lmodern}\n", "\\usepackage{lmodern}\n\\usepackage[margin=0.85in]{geometry}\n")
+    + PACKAGES
+    + "\\usepackage[margin=0.85in]{geometry}\n"
     + r"""\setlength{\parindent}{0pt}
 \setlength{\parskip}{0.4em}
 \setlength{\LTcapwidth}{\linewidth}
 \emergencystretch=2em
+\tolerance=1000
 % in the whole appendix every label exists: plain \ref and \hyperref, so that a broken one warns
 \newcommand{\labref}[2]{\ref{#1}}
 \newcommand{\lablink}[2]{\hyperref[#1]{#2}}
@@ -1246,7 +1295,8 @@ def template(theorem_files: list[str], sections: list[tuple[str, str, list[str]]
     body = []
     for title, label, files in sections:
         if files:
-            body.append(f"\\section{{{title}}}\\label{{{label}}}\n" + "".join(f"\\input{{{f}}}\n" for f in files))
+            inputs = "".join(f"\\input{{{f}}}\n" for f in files)
+            body.append(f"\\section{{{title}}}\\label{{{label}}}\n{inputs}")
     inputs = "\n".join(body) or "No theorems in the catalog yet.\n"
     return (
         _GENERATED
