@@ -204,11 +204,6 @@ m_hi = _sym("m_hi", "largest mode curvature mu_max nu_max (>= m_lo)", 1, 100)
 LATEX: dict[str, str] = {
     "L_ms": r"L_{\mathrm{ms}}",
     "L_op": r"L_{\mathrm{op}}",
-    "L0": r"L_0",
-    "L1": r"L_1",
-    "Delta0": r"\Delta_0",
-    "Phi1": r"\Phi_1",
-    "eta0": r"\eta_0",
     "c_a": r"c_{\alpha}",
     "lam": r"\lambda",
     "L0_i": r"L_{0,i}",

@@ -309,7 +309,8 @@ def _chunk_kind(core: str) -> str:
         return "prose"  # Muon/MVR1, owner/repository: words, not a quotient
     if re.fullmatch(r"_*[A-Za-z]{2,}_*", core.strip("⦃⦄")) and core not in _GREEK_NAMES:
         return "prose"  # {braces}, _emphasis_: words
-    if core in _MATH_WORDS or core in _GREEK_NAMES or re.fullmatch(r"[A-Za-z]+[0-9]*_\w+", core):
+    bare = core.strip("()[]")
+    if bare in _MATH_WORDS or bare in _GREEK_NAMES or re.fullmatch(r"[A-Za-z]+[0-9]*_\w+", core):
         return "math"
     if any(ch in _MATH_CHARS for ch in core) or _CALL.match(core) and not core.isalpha():
         return "math"
@@ -1024,6 +1025,9 @@ def rows_by_theorem(
     for r in rows:
         base = _claim_base(r["claim"])
         tids = [t for t in covers.get(base, []) if t in out]
+        suffix = str(r["claim"])[len(base):].strip("[] ").lower()
+        named_by_suffix = [t for t in tids if suffix and re.search(rf"[._]{re.escape(suffix)}$", t.lower())]
+        tids = named_by_suffix or tids  # S1-lemma[a] is S1.lemma_a, not every lemma its check covers
         named = keys.get(_claim_key(base))
         if named and named not in tids:
             tids.append(named)
