@@ -761,9 +761,12 @@ class Theorem:
         return self._finish(res.value, applicable, reason)
 
     # -- presentation ------------------------------------------------------------------------------
-    def latex(self) -> str:
-        """``metric relation bound`` in LaTeX, with the validity conditions."""
-        lhs = METRICS_TEX.get(self.metric) or r"\text{" + self.metric.replace("_", r"\_") + "}"
+    def latex(self, *, typeset_metric: bool = False) -> str:
+        """``metric relation bound`` in LaTeX, with the validity conditions; the metric by its name,
+        or with ``typeset_metric`` as the formula it stands for (:data:`METRICS_TEX`)."""
+        lhs = r"\text{" + self.metric.replace("_", r"\_") + "}"
+        if typeset_metric and self.metric in METRICS_TEX:
+            lhs = METRICS_TEX[self.metric]
         body = S.latex(self.expr)
         if self.per_layer is not None:
             layer = r"\sum_i \left(" + S.latex(self.per_layer) + r"\right)"

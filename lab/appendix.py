@@ -303,6 +303,8 @@ def _chunk_kind(core: str) -> str:
         return "prose"
     if core in _OPS:
         return "op"
+    if core.lower() in ("i.e", "e.g", "cf", "etc", "vs"):
+        return "prose"
     if re.fullmatch(r"[A-Za-z]{2,}(_[A-Za-z]{2,})+|[a-z][a-z0-9]*(\.[A-Za-z_0-9]+)+", core):
         return "code"  # a code name: constrained_least_squares, lab.experiments.s3
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{2,}(/[A-Za-z][A-Za-z0-9-]{2,})+", core.strip("()")):
@@ -736,7 +738,10 @@ def _derived_items(thm: Any) -> list[str]:
 
 def _statement(thm: Any) -> str:
     if callable(_attr(thm, "latex")):
-        return thm.latex()
+        try:
+            return thm.latex(typeset_metric=True)
+        except TypeError:  # a theorem class without the option: the metric by its name
+            return thm.latex()
     return _sympy_latex(_attr(thm, "expr"))
 
 

@@ -104,7 +104,7 @@ def test_theorem_fragment_carries_every_part(tmp_path, figures_dir, verdicts_fil
     result = _build(tmp_path, figures_dir, verdicts_file)
     text = (result.out_dir / "theorems" / "S1_I1.tex").read_text()
     thm = make_theorem()
-    assert thm.latex() in text and sp.latex(BOUND) in text  # the sympy LaTeX of the bound
+    assert thm.latex(typeset_metric=True) in text and sp.latex(BOUND) in text  # the sympy LaTeX of the bound
     parts = ("Source.", "Statement.", "Assumptions (domains).", "Validity conditions.", "Predicted trends.",
              "Derived by sympy.", "Proof sketch.", "lab derivation consistent with S1",
              METRICS_TEX["avg_grad_dual"])
@@ -215,7 +215,7 @@ def test_real_catalog_fragments_are_sane(tmp_path, figures_dir):
     assert check_latex(result.tex) == []
     assert result.notes == []  # every character of every text has a LaTeX rendering (else extend the tables)
     for key, thm in catalog.items():
-        assert thm.latex() in theorem_fragment(key, thm, strict=False)
+        assert thm.latex(typeset_metric=True) in theorem_fragment(key, thm, strict=False)
 
 
 def test_repository_figures_are_included(tmp_path):
