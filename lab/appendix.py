@@ -288,7 +288,7 @@ _GREEK_NAMES = {
     "Gamma": r"\Gamma", "Phi": r"\Phi", "Sigma": r"\Sigma", "Omega": r"\Omega",
     "Lambda": r"\Lambda", "Theta": r"\Theta", "Psi": r"\Psi",
 }  # fmt: skip
-_MATH_FUNCS = {"min", "max", "log", "exp", "sup", "inf", "lim", "sin", "cos", "det", "ln"}
+_MATH_FUNCS = {"min", "max", "log", "exp", "sup", "inf", "lim", "sin", "cos", "det", "ln", "sum", "prod"}
 _MATH_OPNAMES = {"lmo", "argmin", "argmax", "polar", "sign", "tr", "diag", "rank", "msign", "Var", "sgn"}
 _MATH_CHARS = set("=<>|^_*/~∇‖≤≥√−·×→←⟨⟩∑∈≈∝⦃⦄")
 _OPS = {"+", "-", "−", "=", "<=", ">=", "<", ">", "·", "×", "->", "→", "≤", "≥", "≈", "/", "*", "~"}
@@ -305,6 +305,8 @@ def _chunk_kind(core: str) -> str:
         return "op"
     if core.lower() in ("i.e", "e.g", "cf", "etc", "vs"):
         return "prose"
+    if re.fullmatch(r"(S[1-4]|X)(\.[A-Za-z0-9_]+)+", core.strip("()[]")):
+        return "prose"  # a theorem id (S1.lemma_a), not a formula
     if re.fullmatch(r"[A-Za-z]{2,}(_[A-Za-z]{2,})+|[a-z][a-z0-9]*(\.[A-Za-z_0-9]+)+", core):
         return "code"  # a code name: constrained_least_squares, lab.experiments.s3
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{2,}(/[A-Za-z][A-Za-z0-9-]{2,})+", core.strip("()")):
