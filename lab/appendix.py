@@ -3,15 +3,24 @@ r"""The LaTeX appendix: theorems, verdicts and figures in one document.
 :func:`build_appendix` writes ``build/appendix/``::
 
     appendix.tex            the template; \input's everything below (edit this module, not it)
-    theorems/<id>.tex       one fragment per theorem of ``bounds.CATALOG``
-    tables/verdicts.tex     booktabs table of the ``lab check`` verdicts
+    preamble.tex            the packages and macros the fragments need (for a paper's preamble)
+    theorems/<id>.tex       one fragment per theorem of ``bounds.CATALOG``, with its check results
+    tables/summary.tex      one line per claim: source, verdict, tightness, slope with its CI
+    tables/verdicts.tex     booktabs table of the ``lab check`` verdicts (short problem names)
     tables/slopes.tex       booktabs table of the fitted slopes against the predicted exponents
     tables/ledger.tex       the claims ledger: every claim, its experiment and its verdict
+    tables/problems.tex     the legend of the short problem names
     figures/figures.tex     one figure environment per figure of ``figures/out/``
     figures/<name>.pdf      copies of the figures (so the folder is self-contained)
     appendix.pdf            when latexmk (or pdflatex) is installed
 
-and :func:`check_latex` checks the result without TeX: braces and environments balance,
+Formulas are LaTeX throughout: bounds and conditions by ``sympy.latex`` with the symbols named as
+in the papers (``bounds.symbols.latex``), text fields from a theorem's stored LaTeX
+(``Theorem.tex``) or else typeset from their plain text (:func:`prose_tex`: ``||E|| <= delta``
+becomes ``$\\|E\\| \\le \\delta$``).  A fragment refers to figures and tables through
+``\\labref``/``\\lablink``, which fall back to plain text in a paper without those labels.
+
+:func:`check_latex` checks the result without TeX: braces and environments balance,
 ``$`` pairs up, every ``\input`` and ``\includegraphics`` target exists.
 
 Verdicts file (``build/check/verdicts.json``, written by ``lab check``)
