@@ -17,8 +17,8 @@ r"""The LaTeX appendix: theorems, verdicts and figures in one document.
 Formulas are LaTeX throughout: bounds and conditions by ``sympy.latex`` with the symbols named as
 in the papers (``bounds.symbols.latex``), text fields from a theorem's stored LaTeX
 (``Theorem.tex``) or else typeset from their plain text (:func:`prose_tex`: ``||E|| <= delta``
-becomes ``$\\|E\\| \\le \\delta$``).  A fragment refers to figures and tables through
-``\\labref``/``\\lablink``, which fall back to plain text in a paper without those labels.
+becomes ``$\|E\| \le \delta$``).  A fragment refers to figures and tables through
+``\labref``/``\lablink``, which fall back to plain text in a paper without those labels.
 
 :func:`check_latex` checks the result without TeX: braces and environments balance,
 ``$`` pairs up, every ``\input`` and ``\includegraphics`` target exists.
