@@ -349,7 +349,7 @@ def _matching(text: str, start: int, open_: str = "(", close: str = ")") -> int:
 
 
 _MATH_TOKEN = re.compile(
-    r"sqrt\(|\*\*|\^\(|_\(|_\{|\^\{|<=|>=|!=|->|<-|\|\||\.\.\.|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?|\s+|."
+    r"sqrt\(|\*\*|\^\(|_\(|_\{|\^\{|<=|>=|!=|->|<-|\|\|\||\|\||\.\.\.|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?|\s+|."
 )
 
 
@@ -418,6 +418,8 @@ def ascii_math_tex(text: str) -> str:
             out.append(r" \to ")
         elif tok == "<-":
             out.append(r" \leftarrow ")
+        elif tok == "|||":  # |‖x‖ (an absolute value of a norm); a closing ‖x‖| reads the same
+            out.append(r"|\|" if not prev.isalnum() and prev not in ")}" else r"\| |")
         elif tok in ("||", "‖"):
             out.append(r"\|")
         elif tok == "...":

@@ -130,6 +130,7 @@ def test_symbols_print_as_in_the_papers():
         ("<G, D(G)> <= −(1 − δ)‖G‖_*", [r"\langle G,", r"D(G)\rangle", r"\|G\|_*"]),
         ("anytime O~(T^-1/4)", [r"\tilde{O}(T^{-1/4})"]),
         ("{F − F* <= B(η)} is invariant", [r"\{F - F^*", r"\}$ is invariant"]),
+        ("max |||NS_k - polar||_op - e_k|", [r"|\|\text{NS}_{k}", r"\|_{\mathrm{op}}"]),
     ],
 )
 def test_plain_text_formulas_are_typeset(plain, pieces):
