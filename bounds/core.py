@@ -12,7 +12,7 @@ Everything quantitative that follows from the statement is *computed* by sympy, 
 * ``degradation``: the value at the optimum divided by its δ = 0 value;
 * ``derived_trends``: the sign of d(control*)/dδ.
 
-What THEORY.md (or the lab derivation in a builder's docstring) *claims* — the closed forms of
+What the sources (or the lab derivation in a builder's docstring) *claim* — the closed forms of
 t*, α*, the value at the optimum, the rate, the δ = 0 statement — is stored separately in
 ``claims``; :meth:`Theorem.verify` compares claims with derivations and reports every mismatch,
 so a mistyped constant is caught (tests/test_bounds_core.py shows a mutated claim is caught).
@@ -66,6 +66,35 @@ METRICS: dict[str, str] = {
 
 RELATIONS = ("<=", ">=", "==")
 _REL_LATEX = {"<=": r"\le", ">=": r"\ge", "==": "="}
+
+METRICS_TEX: dict[str, str] = {
+    "min_grad_dual": r"\min_k \mathbb{E}\|\nabla f(X^k)\|_*",
+    "avg_grad_dual": r"\frac{1}{K}\sum_{k<K} \mathbb{E}\|\nabla f(X^k)\|_*",
+    "weighted_avg_grad": r"\frac{\sum_t \eta_t \mathbb{E}\|\nabla f(X_t)\|_*}{\sum_t \eta_t}",
+    "layer_weighted_grad": r"\frac{1}{K}\sum_{k<K}\sum_i t_i \mathbb{E}\|\nabla_i f(X^k)\|_{(i)*}",
+    "layer_avg_grad_over_L1": (
+        r"\frac{1}{K}\sum_{k<K}\sum_i \frac{\mathbb{E}\|\nabla_i f(X^k)\|_{(i)*}}{L_{1,i}}"
+    ),
+    "sum_grad_ratio": r"\sum_k\sum_i \frac{a_i^2}{L_{0,i} + L_{1,i} a_i}",
+    "one_step_change": r"f(X^{k+1}) - f(X^k)",
+    "sqrt_gap": r"\min_t \mathbb{E}\sqrt{f(X_t) - f^*}",
+    "gap_last": r"\mathbb{E} f(X_T) - f^*",
+    "op_excess": r"\left(\|X_k\|_{\mathrm{op}} - \omega s/\lambda\right)_+",
+    "op_norm": r"\|X_k\|_{\mathrm{op}}",
+    "stationarity": r"S(X)",
+    "min_stationarity": r"\min_{t<T} S(X_t)",
+    "lyapunov_change": r"H_{t+1} - H_t",
+    "one_step_threshold": r"\eta_{\mathrm{thr}}",
+    "stability_threshold": r"\eta_{\mathrm{stab}}",
+    "convergence_factor": r"\varrho",
+    "estimator_error_dual": r"\mathbb{E}\|M^k - \nabla f(X^k)\|_*",
+    "estimator_error_sq": r"e_t",
+    "estimator_state_sq": r"u_t",
+    "inner_product": r"\langle G, D\rangle",
+    "primal_norm": r"\|D\|",
+    "ns_error": r"1 - p(x)",
+}
+"""The metrics of :data:`METRICS` as LaTeX (the left-hand side of a typeset statement)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -286,11 +315,15 @@ class Theorem:
         symbols standing for their optimal values.
     dependent : hyperparameters tied to the controls, {symbol: expression in the controls} (I4: each
         t_i at its cap (1-delta) alpha / (4 L1_i (1+delta))); they join ``optimum`` at the solution.
-    claims : typed-in closed forms (from THEORY.md or the builder's derivation) checked against
+    claims : typed-in closed forms (from the source or the builder's derivation) checked against
         the sympy derivations by :meth:`verify`; keys '<control>_opt', 'value_at_opt', 'rate',
         'degradation', 'delta0', 'delta0_per_layer', 'identity'.
     trends : predicted directions of the optimal hyperparameters in delta.
     example : a valid point {name: value} (used to select roots and compute limits).
+    notes : remarks in plain text.
+    tex : LaTeX forms of the text fields, keyed by field name ("title", "algorithm",
+        "proof_sketch", "notes"), for the appendix; a field without one is typeset from its plain
+        text (``lab.appendix``), which reads well only for simple formulas.
     """
 
     id: str
@@ -316,6 +349,7 @@ class Theorem:
     trends: Mapping[str, str] = field(default_factory=dict)
     example: Mapping[str, float] = field(default_factory=dict)
     notes: str = ""
+    tex: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.metric not in METRICS:
@@ -727,14 +761,17 @@ class Theorem:
         return self._finish(res.value, applicable, reason)
 
     # -- presentation ------------------------------------------------------------------------------
-    def latex(self) -> str:
-        """``metric relation bound`` in LaTeX, with the validity conditions."""
+    def latex(self, *, typeset_metric: bool = False) -> str:
+        """``metric relation bound`` in LaTeX, with the validity conditions; the metric by its name,
+        or with ``typeset_metric`` as the formula it stands for (:data:`METRICS_TEX`)."""
         lhs = r"\text{" + self.metric.replace("_", r"\_") + "}"
-        body = sp.latex(self.expr)
+        if typeset_metric and self.metric in METRICS_TEX:
+            lhs = METRICS_TEX[self.metric]
+        body = S.latex(self.expr)
         if self.per_layer is not None:
-            layer = r"\sum_i \left(" + sp.latex(self.per_layer) + r"\right)"
+            layer = r"\sum_i \left(" + S.latex(self.per_layer) + r"\right)"
             body = layer if self.expr == 0 else f"{body} + {layer}"
-        conds = r",\; ".join(sp.latex(c) for c in self.conditions)
+        conds = r",\; ".join(S.latex(c) for c in self.conditions)
         tail = rf"\qquad \left({conds}\right)" if conds else ""
         return f"{lhs} {_REL_LATEX[self.relation]} {body}{tail}"
 

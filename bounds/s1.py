@@ -4,7 +4,7 @@ The paper's body was not available; every explicit bound here is a lab derivatio
 S1's claims (explicit degradation in the oracle error δ; lower precision needs a smaller step and a
 larger momentum parameter α = 1 − β).  Each builder's docstring is the theorem's proof sketch.
 
-Setting (THEORY.md §1.3, §2).  LMO: lmo(G) = argmin_{‖D‖<=1} <G, D>, so <G, lmo(G)> = −‖G‖_* and
+Setting.  LMO: lmo(G) = argmin_{‖D‖<=1} <G, D>, so <G, lmo(G)> = −‖G‖_* and
 ‖lmo(G)‖ = 1.  δ-inexact oracle: ‖D(G) − lmo(G)‖ <= δ in the primal norm, δ ∈ [0, 1).  Updates
 X ← X + t D.  Momentum (I3, I4): EMA M^k = β M^{k−1} + α g^k with α = 1 − β, M^0 = g^0.
 """
@@ -28,6 +28,62 @@ _GLUON = "Riabinin et al., Gluon, arXiv 2505.13416 (layer-wise (L0,L1)-smoothnes
 _LMO = "X <- X + t D(G),  D(G) = lmo(G) + E,  ||E|| <= delta (primal norm)"
 
 _d, _one = S.delta, sp.Integer(1)
+
+# LaTeX forms of the texts below (Theorem.tex), for the appendix
+_TEX_LMO = r"$D(G) = \operatorname{lmo}(G) + E$ with $\|E\| \le \delta$ (primal norm)"
+_TEX = {
+    "lemma_a": {
+        "algorithm": _TEX_LMO,
+        "proof_sketch": (
+            r"Lemma (a): $\langle G, D(G)\rangle \le -(1-\delta)\|G\|_*$. "
+            r"Proof: $D(G) = \operatorname{lmo}(G) + E$ with $\|E\| \le \delta$, so "
+            r"$\langle G, D(G)\rangle = -\|G\|_* + \langle G, E\rangle$ and "
+            r"$\langle G, E\rangle \le \|G\|_*\|E\| \le \delta\|G\|_*$ (definition of the dual norm). "
+            r"Tight for the shrink oracle $D = (1-\delta)\operatorname{lmo}(G)$."
+        ),
+    },
+    "lemma_b": {
+        "algorithm": _TEX_LMO,
+        "proof_sketch": (
+            r"Lemma (b): $\|D(G)\| \le 1 + \delta$. Proof: the triangle inequality, "
+            r"$\|\operatorname{lmo}(G)\| \le 1$ and $\|E\| \le \delta$. "
+            r"Tight for the expand oracle $D = (1+\delta)\operatorname{lmo}(G)$."
+        ),
+    },
+    "lemma_c": {
+        "algorithm": r"$D(H) = \operatorname{lmo}(H) + E$ with $\|E\| \le \delta$ (primal norm)",
+        "proof_sketch": (
+            r"Lemma (c): $\langle G, D(H)\rangle \le -(1-\delta)\|G\|_* + 2\|G-H\|_*$ for all $G, H$. "
+            r"Proof: $\langle G, D(H)\rangle = \langle H, D(H)\rangle + \langle G-H, D(H)\rangle "
+            r"\le -(1-\delta)\|H\|_* + (1+\delta)\|G-H\|_*$ by (a) and (b); then "
+            r"$\|H\|_* \ge \|G\|_* - \|G-H\|_*$ gives "
+            r"$-(1-\delta)\|G\|_* + [(1-\delta)+(1+\delta)]\|G-H\|_*$. "
+            r"Tight in the limit: scalar $G = g > 0$, $H = -\varepsilon$, "
+            r"$D = (1+\delta)\operatorname{lmo}(H) = 1+\delta$; both sides tend to $(1+\delta)g$ "
+            r"as $\varepsilon \to 0$."
+        ),
+    },
+    "ns_cubic": {
+        "algorithm": r"$X \leftarrow \tfrac32 X - \tfrac12 XX^{\top}X$ (per singular value "
+        r"$p(x) = \tfrac32 x - \tfrac12 x^3$)",
+        "proof_sketch": (
+            r"Cubic Newton--Schulz step $p(x) = (3x - x^3)/2$: the error $e = 1 - x$ maps to "
+            r"$e^+ = e^2(3-e)/2$. Proof: $1 - p(x) = (2 - 3x + x^3)/2 = (1-x)^2(2+x)/2$ and $2 + x = 3 - e$. "
+            r"On $e \in [0, 1]$ the map is increasing (derivative $3e(2-e)/2 \ge 0$) and $e^+ \le e$, so "
+            r"the worst singular value is the smallest one and the uniform error after $k$ steps is the "
+            r"$k$-fold map of $1 - \ell$."
+        ),
+    },
+    "ns_quintic": {
+        "algorithm": r"$X \leftarrow \tfrac18\left(15X - 10XX^{\top}X + 3(XX^{\top})^2X\right)$",
+        "proof_sketch": (
+            r"Classical quintic step $p(x) = (15x - 10x^3 + 3x^5)/8$: $e^+ = e^3(20 - 15e + 3e^2)/8$ "
+            r"(cubic order). Proof: $1 - p(x) = (1-x)^3(3x^2 + 9x + 8)/8$ (expand), and "
+            r"$3x^2 + 9x + 8 = 20 - 15e + 3e^2$ at $x = 1 - e$. Increasing on $[0, 1]$ (derivative "
+            r"$15e^2(2-e)^2/8 \ge 0$) and $e^+ \le e$."
+        ),
+    },
+}
 
 
 def _doc(fn) -> str:
@@ -60,6 +116,7 @@ def lemma_a() -> Theorem:
         expr=-(1 - _d) * S.g_dual,
         reference=_REF,
         proof_sketch=_doc(lemma_a),
+        tex=_TEX["lemma_a"],
         claims={"delta0": -S.g_dual},
         example=_ex(delta=0.3, g_dual=2.0),
     )
@@ -83,6 +140,7 @@ def lemma_b() -> Theorem:
         expr=1 + _d,
         reference=_REF,
         proof_sketch=_doc(lemma_b),
+        tex=_TEX["lemma_b"],
         claims={"delta0": _one},
         example=_ex(delta=0.3),
     )
@@ -108,6 +166,7 @@ def lemma_c() -> Theorem:
         expr=-(1 - _d) * S.g_dual + 2 * S.gh_dual,
         reference=_REF,
         proof_sketch=_doc(lemma_c),
+        tex=_TEX["lemma_c"],
         claims={"delta0": -S.g_dual + 2 * S.gh_dual},
         example=_ex(delta=0.3, g_dual=2.0, gh_dual=0.5),
     )
@@ -138,7 +197,7 @@ def ns_cubic() -> Theorem:
     return Theorem(
         id="S1.NS.cubic",
         title="Cubic Newton-Schulz error recursion",
-        source="lab derivation (THEORY §1.1; exact identity)",
+        source="lab derivation (exact identity of the odd polynomial step)",
         algorithm="X <- 1.5 X - 0.5 X X^T X (per singular value p(x) = 1.5x - 0.5x^3)",
         parametrisation={"normalisation": "X0 = G/||G||_F, singular values in [0, 1]"},
         assumptions=(e,),
@@ -146,8 +205,9 @@ def ns_cubic() -> Theorem:
         metric="ns_error",
         relation="==",
         expr=e**2 * (3 - e) / 2,
-        reference="Newton-Schulz / Kovarik-Bjorck iteration; THEORY §1.1",
+        reference="Newton-Schulz / Kovarik-Bjorck iteration",
         proof_sketch=_doc(ns_cubic),
+        tex=_TEX["ns_cubic"],
         claims={"identity": 1 - _p("cubic", 1 - e)},
         example=_ex(e=sp.Rational(1, 3)),
     )
@@ -163,7 +223,7 @@ def ns_quintic() -> Theorem:
     return Theorem(
         id="S1.NS.quintic",
         title="Classical quintic Newton-Schulz error recursion",
-        source="lab derivation (THEORY §1.1; exact identity)",
+        source="lab derivation (exact identity of the odd polynomial step)",
         algorithm="X <- (15 X - 10 X X^T X + 3 (X X^T)^2 X)/8",
         parametrisation={"normalisation": "X0 = G/||G||_F"},
         assumptions=(e,),
@@ -171,8 +231,9 @@ def ns_quintic() -> Theorem:
         metric="ns_error",
         relation="==",
         expr=e**3 * (20 - 15 * e + 3 * e**2) / 8,
-        reference="THEORY §1.1",
+        reference="Newton-Schulz / Kovarik-Bjorck iteration (classical quintic)",
         proof_sketch=_doc(ns_quintic),
+        tex=_TEX["ns_quintic"],
         claims={"identity": 1 - _p("quintic", 1 - e)},
         example=_ex(e=sp.Rational(1, 3)),
     )
@@ -525,7 +586,7 @@ def i4_opt() -> Theorem:
     by α and by (1 − δ)/(4(1 + δ)); Σ_i c_iρ_iσ_i = (1 − δ)S/(4(1 + δ)).  The minimiser of A/α + B√α
     is α* = (2A/B)^(2/3) = ((4(1 + δ)Δ₀ + 2(1 − δ)S)/((1 − δ)SK))^(2/3) (increasing in δ) and
     t_i* = (1 − δ)α*/(4L1_i(1 + δ)) (decreasing in δ); value (3/2)Bα*^(1/2): rate K^(−1/3).
-    Lab correction: THEORY's α* = (4(1 + δ)Δ₀/((1 − δ)SK))^(2/3) drops the initial-momentum term
+    Remark: the simpler choice α* = (4(1 + δ)Δ₀/((1 − δ)SK))^(2/3) drops the initial-momentum term
     2ρσ/(αK), which is of the same order K^(−1/3) here; it is the minimiser only when Δ₀ >> S.
     """
     a, K, D0, SL, l1 = S.alpha, S.K, S.Delta0, S.S_L, S.L1_i

@@ -1,6 +1,6 @@
 """S2 — variance-reduced Muon (Chang, Liu, Yuan, arXiv 2509.15816): lab derivations.
 
-Algorithms (THEORY.md §3), with g_t = ∇f(X_t; ξ_t), O_t = polar(M_t), X_{t+1} = X_t − η_t O_t:
+Algorithms, with g_t = ∇f(X_t; ξ_t), O_t = polar(M_t), X_{t+1} = X_t − η_t O_t:
 
 * Muon (EMA):  M_t = β_t M_{t−1} + (1 − β_t) g_t;
 * MVR1:        M_t = β_t M_{t−1} + (1 − β_t) g_t + γ_t β_t (g_t − g_{t−1})   (g_{t−1}: previous sample,
@@ -13,8 +13,8 @@ smoothness L_ms; r = min(m, n); a_t = 1 − β_t; ε_t = M_t − ∇f(X_t); e_t 
 
 The papers' bodies were not available: every bound is a lab derivation consistent with S2's claims
 (anytime Õ(T^(−1/4)) for Muon/MVR1, Õ(T^(−1/3)) for MVR2; PL best-iterate and last-iterate rates).
-Two constants of THEORY.md are corrected here (see :func:`n1` and :func:`n2`): its K₁ does not
-depend on c_a and holds only for c_a = 1, and its K₂ needs c_a >= 2(2^(2/3) − 1).
+Two constants are derived here with their dependence on c_a (see :func:`n1` and :func:`n2`): a K₁
+free of c_a holds only for c_a = 1, and the simpler K₂ = max(σ², 2B/c_a) needs c_a >= 2(2^(2/3) − 1).
 
 The *preferred* bound iterates the scalar recursions with the run's own η_t, β_t (and γ_t) and
 evaluates (★)/Σ η_t for every T (:func:`anytime_bound`); the closed forms N1, N2, P1, P2 are the
@@ -190,7 +190,7 @@ def e_mvr2() -> Theorem:
 
 
 _MVR1_DOC = """
-    Derivation (lab; THEORY.md gives no E-MVR1).  With ξ_t = g_t − ∇f(X_t) and S'_t = ∇f(X_t) − ∇f(X_{t−1}),
+    Derivation (lab; S2 states no E-MVR1).  With ξ_t = g_t − ∇f(X_t) and S'_t = ∇f(X_t) − ∇f(X_{t−1}),
     ε_t = β_t ε_{t−1} − β_t(1 − γ_t) S'_t + c_t ξ_t − γ_t β_t ξ_{t−1},   c_t = a_t + γ_t β_t.
     The stale noise ξ_{t−1} is correlated with ε_{t−1}, so Young's inequality on it directly leaves a
     non-vanishing γ_t²σ²/a_t term.  Instead split ε_t = A_t + c_t ξ_t with A_t predictable (determined
@@ -297,11 +297,11 @@ _K_DOC = """
                                                                   → K₁' = B/(c_a − (√2 − 1)) + (c_a + 1)² σ²;
       MVR2: B = 2·2^(4/3) L_ms² r η₀² + 2 c_a² σ² (β_t² <= β_t)        → K₂  = B/(c_a − (2^(2/3) − 1)).
     Steps with a_t = 1 give e_t <= σ² (2σ² for MVR2) <= K t^(−p), and e_1 <= σ² <= K.
-    Lab correction of THEORY.md: its K₁ = max(σ², 2(2^(3/2)L²rη₀² + σ²)) ignores c_a (it is the
+    Remark: the simpler constant K₁ = max(σ², 2(2^(3/2)L²rη₀² + σ²)) ignores c_a (it is the
     c_a = 1 case, where ψ >= 2 − √2 > 1/2) and is exceeded by the recursion for other c_a (e.g.
-    c_a = 2, η₀ = 0.01); its K₂ = max(σ², 2B/c_a) follows from ψ >= c_a/2, i.e. only for
-    c_a >= 2(2^(2/3) − 1) ≈ 1.17 (c_a = 0.1 violates it).  The constants here are below THEORY's
-    wherever THEORY's are provable.
+    c_a = 2, η₀ = 0.01); the simpler K₂ = max(σ², 2B/c_a) follows from ψ >= c_a/2, i.e. only for
+    c_a >= 2(2^(2/3) − 1) ≈ 1.17 (c_a = 0.1 violates it).  The constants here are below those
+    simpler ones wherever the simpler ones are provable.
 """
 
 
@@ -344,7 +344,7 @@ def n1() -> Theorem:
 
 def n1_mvr1() -> Theorem:
     """N1 (MVR1): as N1 with K₁' = (2(c_a + 1)²σ² + 2^(3/2)L²rη₀²/c_a)/(c_a − (√2 − 1)) + (c_a + 1)²σ²,
-    for 0 <= γ_t <= t^(−1/2) (THEORY: γ_t = t^(−1/2)); from the E-MVR1 recursion derived here.
+    for 0 <= γ_t <= t^(−1/2) (in particular γ_t = t^(−1/2)); from the E-MVR1 recursion derived here.
     """
     expr = _n(K1_mvr1(), sp.Rational(3, 4), 3, S.L)
     return _n_theorem(
@@ -461,7 +461,7 @@ _P2_DOC = """
     H = 2√r η₀√K + Lrη₀²/2 (both terms are <= ·/t for the schedule).  Induction φ_t <= C t^(−p) (p = 1/4
     with η_t = η₀t^(−3/4); p = 1/3 with η₀t^(−2/3)): C t^(−p) − C(t+1)^(−p) <= pC t^(−p−1) so it suffices
     that C(cη₀ − p) >= H; base φ_1 = Δ <= C.  The step also needs 1 − cη_t >= 0, i.e. cη₀ <= 1
-    (lab correction: THEORY.md states only cη₀ > p; for cη₀ > 1 the induction fails at t = 1 when Δ is
+    (the condition cη₀ > p alone does not suffice: for cη₀ > 1 the induction fails at t = 1 when Δ is
     small).  Hence E f(X_T) − f* <= max(Δ, H/(cη₀ − p)) T^(−p) for p < 2μη₀/G <= 1.
 """
 

@@ -1,6 +1,6 @@
 """S3 — Lion-K and the spectral-norm constraint (Chen, Li, Liu, arXiv 2506.15054): lab derivations.
 
-Muon with decoupled weight decay (THEORY.md §0, §4), buffer form, no Nesterov:
+Muon with decoupled weight decay, buffer form, no Nesterov:
     B_{t+1} = β B_t + (1 − β) ∇F(X_t),   O_{t+1} = polar(B_{t+1}) (or an NS approximation),
     X_{t+1} = (1 − ηλ) X_t − η s O_{t+1}          (unscaled η for the decay, η s for the direction).
 In Lion-K form M = −B, K(M) = s‖M‖_* (∇K = s·polar), and the implied problem is
@@ -118,16 +118,16 @@ _L2_DOC = """
       −cλ[<M_{t+1}, X_{t+1}> − <M_t, X_t>] = (c(1 − β)/β)λ<M_{t+1} + ∇F(X_t), X_t> − cλη Φ(M_{t+1}, X_t).
     With c = ηβ/(1 − β) the <O, ∇F> and λ<∇F, X> terms cancel exactly:
       (sharp)  H^β_{t+1} − H^β_t <= −η(1 + ηλβ/(1 − β)) Φ(M_{t+1}, X_t) + (L/2)η²‖O_{t+1} − λX_t‖_F²,
-    H^β_t = F(X_t) + (ηβ/(1 − β))Φ(M_t, X_t).  THEORY.md's weight η/(1 − β) adds ηΦ(M_t, X_t); with
+    H^β_t = F(X_t) + (ηβ/(1 − β))Φ(M_t, X_t).  The classical weight η/(1 − β) adds ηΦ(M_t, X_t); with
     Φ(M_{t+1}, X_{t+1}) = (1 − ηλ)Φ(M_{t+1}, X_t) (because <M_{t+1}, O_{t+1} − λX_t> = Φ(M_{t+1}, X_t)):
-      (THEORY) H_{t+1} − H_t <= −ηΦ(M_t, X_t) − (η²λ/(1 − β))Φ(M_{t+1}, X_t) + (L/2)η²‖O_{t+1} − λX_t‖_F².
+      (classical) H_{t+1} − H_t <= −ηΦ(M_t, X_t) − (η²λ/(1 − β))Φ(M_{t+1}, X_t) + (L/2)η²‖O_{t+1} − λX_t‖_F².
     Both are equalities when F is linear and the momentum keeps its direction (convexity of K is then
     tight).  Inside the ball every Φ is >= 0, so both functions are non-increasing up to O(η²).
 """
 
 
 def l2() -> Theorem:
-    """L2 (discrete Lyapunov, THEORY's weight): H_t = F(X_t) + (η/(1 − β))Φ(M_t, X_t),
+    """L2 (discrete Lyapunov, classical weight): H_t = F(X_t) + (η/(1 − β))Φ(M_t, X_t),
     H_{t+1} − H_t <= −ηΦ(M_t, X_t) − (η²λ/(1 − β))Φ(M_{t+1}, X_t) + (L/2)η²‖O_{t+1} − λX_t‖_F²."""
     eta, lam, b = S.eta, S.lam, S.beta
     return Theorem(
@@ -229,7 +229,7 @@ def l3() -> Theorem:
 
     Proof. Sum :func:`l3_step`; the iterates stay in the ball (S3.L1, ω = 1), so ‖S_t − X_t‖_F <=
     2s√r/λ and F(X_T) >= F_inf := min over the ball.  η* = √((F(X_0) − F_inf)/(2Ls²rT)) gives
-    2√(2Ls²r(F(X_0) − F_inf)/T): rate T^(−1/2).  THEORY.md states s = 1.
+    2√(2Ls²r(F(X_0) − F_inf)/T): rate T^(−1/2).  The classical statement is the case s = 1.
     """
     eta, T = S.eta, S.T
     expr = S.F_gap0 / (eta * T) + 2 * S.L * S.s**2 * S.r * eta
@@ -290,7 +290,7 @@ def stationarity_measure(G, X, lam, s=1.0):
 
 
 def lyapunov_value(F_value, B, X, eta, beta, lam, s=1.0, *, sharp=False):
-    """H = F(X) + w(s‖B‖_* + λ<B, X>) for the Muon buffer B: w = η/(1 − β) (S3.L2, THEORY's weight) or
+    """H = F(X) + w(s‖B‖_* + λ<B, X>) for the Muon buffer B: w = η/(1 − β) (S3.L2, the classical weight) or
     ηβ/(1 − β) (``sharp=True``, S3.L2.sharp)."""
     weight = eta * beta / (1 - beta) if sharp else eta / (1 - beta)
     return F_value + weight * (s * _nuclear(B) + lam * _inner(B, X))

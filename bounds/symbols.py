@@ -6,7 +6,7 @@ c·η₀ > 1/3, ...) live in each theorem's ``conditions``.  Every symbol also c
 one-line meaning and a sampling range, used to draw random valid points in the tests
 (``Theorem.sample_constants``).
 
-Conventions (THEORY.md §0): β is the weight on the *old* momentum (Muon's 0.95),
+Conventions: β is the weight on the *old* momentum (Muon's 0.95),
 α = 1 − β the weight on the fresh gradient; δ is the additive oracle error in the primal
 norm of the ball; σ is a noise *standard deviation* (σ² = E‖g − ∇f‖_F²).
 """
@@ -198,3 +198,43 @@ q_G = _sym("q_G", "<G, H[G]> (curvature along the gradient step)", 0.01, 100)
 lam_max = _sym("lam_max", "largest eigenvalue of the curvature operator H", 0.01, 100)
 m_lo = _sym("m_lo", "smallest mode curvature mu_min nu_min of the preconditioned Kronecker operator", 0.01, 1)
 m_hi = _sym("m_hi", "largest mode curvature mu_max nu_max (>= m_lo)", 1, 100)
+
+
+# --- typesetting ------------------------------------------------------------------------------------
+LATEX: dict[str, str] = {
+    "L_ms": r"L_{\mathrm{ms}}",
+    "L_op": r"L_{\mathrm{op}}",
+    "c_a": r"c_{\alpha}",
+    "lam": r"\lambda",
+    "L0_i": r"L_{0,i}",
+    "L1_i": r"L_{1,i}",
+    "g_dual": r"\|\nabla f(X)\|_*",
+    "gh_dual": r"\|G - H\|_*",
+    "eps_dual": r"\|\varepsilon_t\|_*",
+    "e_prev": r"e_{t-1}",
+    "u_prev": r"u_{t-1}",
+    "gamma_next": r"\gamma_{t+1}",
+    "eta_prev": r"\eta_{t-1}",
+    "X0_op": r"\|X_0\|_{\mathrm{op}}",
+    "X_op": r"\|X\|_{\mathrm{op}}",
+    "Phi_next": r"\Phi_{t+1}",
+    "Phi_prev": r"\Phi_t",
+    "Q_step": r"Q_t",
+    "D_fw": r"D_{\mathrm{FW}}",
+    "F_gap0": r"\Delta_F",
+    "g_nuc": r"\|G\|_*",
+    "g_fro2": r"\|G\|_F^2",
+    "sigma_bar": r"\bar{\sigma}",
+    "srank": r"r_{\mathrm{st}}",
+    "lam_max": r"\lambda_{\max}",
+    "m_lo": r"m_{\mathrm{lo}}",
+    "m_hi": r"m_{\mathrm{hi}}",
+}
+"""LaTeX names of the symbols whose code names are not the papers' (``lam`` is λ, ``X0_op`` is
+‖X_0‖_op); the other names (``delta``, ``eta_t``, ``L``) already print right with ``sympy.latex``."""
+
+
+def latex(expr, **settings) -> str:
+    """``sympy.latex`` of ``expr`` with the symbols named as in the papers (:data:`LATEX`)."""
+    names = {s: LATEX[s.name] for s in getattr(expr, "free_symbols", ()) if s.name in LATEX}
+    return sp.latex(expr, symbol_names=names, **settings)

@@ -3,15 +3,24 @@ r"""The LaTeX appendix: theorems, verdicts and figures in one document.
 :func:`build_appendix` writes ``build/appendix/``::
 
     appendix.tex            the template; \input's everything below (edit this module, not it)
-    theorems/<id>.tex       one fragment per theorem of ``bounds.CATALOG``
-    tables/verdicts.tex     booktabs table of the ``lab check`` verdicts
+    preamble.tex            the packages and macros the fragments need (for a paper's preamble)
+    theorems/<id>.tex       one fragment per theorem of ``bounds.CATALOG``, with its check results
+    tables/summary.tex      one line per claim: source, verdict, tightness, slope with its CI
+    tables/verdicts.tex     booktabs table of the ``lab check`` verdicts (short problem names)
     tables/slopes.tex       booktabs table of the fitted slopes against the predicted exponents
     tables/ledger.tex       the claims ledger: every claim, its experiment and its verdict
+    tables/problems.tex     the legend of the short problem names
     figures/figures.tex     one figure environment per figure of ``figures/out/``
     figures/<name>.pdf      copies of the figures (so the folder is self-contained)
     appendix.pdf            when latexmk (or pdflatex) is installed
 
-and :func:`check_latex` checks the result without TeX: braces and environments balance,
+Formulas are LaTeX throughout: bounds and conditions by ``sympy.latex`` with the symbols named as
+in the papers (``bounds.symbols.latex``), text fields from a theorem's stored LaTeX
+(``Theorem.tex``) or else typeset from their plain text (:func:`prose_tex`: ``||E|| <= delta``
+becomes ``$\|E\| \le \delta$``).  A fragment refers to figures and tables through
+``\labref``/``\lablink``, which fall back to plain text in a paper without those labels.
+
+:func:`check_latex` checks the result without TeX: braces and environments balance,
 ``$`` pairs up, every ``\input`` and ``\includegraphics`` target exists.
 
 Verdicts file (``build/check/verdicts.json``, written by ``lab check``)
@@ -25,6 +34,7 @@ formula text, ``details`` JSON text.  Rows with a ``slope`` also go to the slope
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import os
@@ -202,7 +212,17 @@ _COMBINING = {
     "\u0308": r"\ddot",
     "\u20d7": r"\vec",
 }
-_UNICODE_TEXT = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "\u00a0": "~"}
+_UNICODE_TEXT = {
+    "⦃": r"\{",  # set braces (marked by _set_braces)
+    "⦄": r"\}",
+    "–": "--",
+    "—": "---",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    "\u00a0": "~",
+}
 
 
 def tex_text(text: Any, *, strict: bool = True) -> str:
@@ -246,6 +266,311 @@ def tex_text(text: Any, *, strict: bool = True) -> str:
         out.append(tex)
     if open_math:
         out.append("$")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- plain-text formulas -> LaTeX
+# Theorem texts written for the terminal carry formulas in ASCII ("||E|| <= delta", "eta_t^2",
+# "sqrt(T)"); a theorem that stores no LaTeX form of a field is typeset from it by these rules.
+
+_GREEK_NAMES = {
+    "alpha": r"\alpha", "beta": r"\beta", "gamma": r"\gamma", "delta": r"\delta",
+    "epsilon": r"\varepsilon", "eps": r"\varepsilon", "eta": r"\eta", "theta": r"\theta",
+    "kappa": r"\kappa", "lam": r"\lambda", "lambda": r"\lambda", "mu": r"\mu", "nu": r"\nu",
+    "xi": r"\xi", "pi": r"\pi", "rho": r"\rho", "sigma": r"\sigma", "tau": r"\tau",
+    "phi": r"\varphi", "chi": r"\chi", "psi": r"\psi", "omega": r"\omega", "Delta": r"\Delta",
+    "Gamma": r"\Gamma", "Phi": r"\Phi", "Sigma": r"\Sigma", "Omega": r"\Omega",
+    "Lambda": r"\Lambda", "Theta": r"\Theta", "Psi": r"\Psi",
+}  # fmt: skip
+_MATH_FUNCS = {"min", "max", "log", "exp", "sup", "inf", "lim", "sin", "cos", "det", "ln", "sum", "prod"}
+_MATH_OPNAMES = {"lmo", "argmin", "argmax", "polar", "sign", "tr", "diag", "rank", "msign", "Var", "sgn"}
+_MATH_CHARS = set("=<>|^_*/~∇‖≤≥√−·×→←⟨⟩∑∈≈∝⦃⦄")
+_OPS = {"+", "-", "−", "=", "<=", ">=", "<", ">", "·", "×", "->", "→", "≤", "≥", "≈", "/", "*", "~"}
+_OPS |= {"<<", ">>"}
+_CALL = re.compile(r"^\(?[A-Za-z]+[0-9]*\([^()\s]*\)?")
+_MATH_WORDS = {"L0", "L1", "X0", "X1", "eta0", "Delta0", "Phi1", "L0_i", "L1_i", "f*"}
+
+
+def _chunk_kind(core: str) -> str:
+    """'math', 'op', 'neutral' (a number, bracket or lone symbol that joins a formula) or 'prose'."""
+    if not core:
+        return "prose"
+    if core in _OPS:
+        return "op"
+    if core.lower() in ("i.e", "e.g", "cf", "etc", "vs"):
+        return "prose"
+    if re.fullmatch(r"(S[1-4]|X)(\.[A-Za-z0-9_]+)+", core.strip("()[]")):
+        return "prose"  # a theorem id (S1.lemma_a), not a formula
+    if re.fullmatch(r"[A-Za-z]{2,}(_[A-Za-z]{2,})+|[a-z][a-z0-9]*(\.[A-Za-z_0-9]+)+", core):
+        return "code"  # a code name: constrained_least_squares, lab.experiments.s3
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{2,}(/[A-Za-z][A-Za-z0-9-]{2,})+", core.strip("()")):
+        return "prose"  # Muon/MVR1, owner/repository: words, not a quotient
+    if re.fullmatch(r"_*[A-Za-z]{2,}_*", core.strip("⦃⦄")) and core not in _GREEK_NAMES:
+        return "prose"  # {braces}, _emphasis_: words
+    bare = core.strip("()[]")
+    if bare in _MATH_WORDS or bare in _GREEK_NAMES or re.fullmatch(r"[A-Za-z]+[0-9]*_\w+", core):
+        return "math"
+    if any(ch in _MATH_CHARS for ch in core) or _CALL.match(core) and not core.isalpha():
+        return "math"
+    stripped = core.strip("()[]")
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", stripped) or re.fullmatch(r"[A-HJ-Zb-z]", stripped):
+        return "neutral"
+    if stripped and all(ch in _UNICODE_MATH for ch in stripped):
+        return "neutral"
+    return "prose"
+
+
+def _matching(text: str, start: int, open_: str = "(", close: str = ")") -> int:
+    """Index of the bracket closing the one at ``start`` (or -1)."""
+    depth = 0
+    for i in range(start, len(text)):
+        if text[i] == open_:
+            depth += 1
+        elif text[i] == close:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+_MATH_TOKEN = re.compile(
+    r"sqrt\(|\*\*|\^\(|_\(|_\{|\^\{|<=|>=|!=|->|<-|\|\|\||\|\||\.\.\.|[A-Za-z]+[0-9]*|[0-9]+(?:\.[0-9]+)?|\s+|."
+)
+
+
+def ascii_math_tex(text: str) -> str:
+    """One ASCII formula (``||E|| <= delta``, ``eta_t^2``, ``sqrt(T)``) as LaTeX math source."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        m = _MATH_TOKEN.match(text, i)
+        tok = m.group(0)
+        j = m.end()
+        prev = text[i - 1] if i else " "
+        nxt = text[j] if j < n else " "
+        if tok in ("**", "^", "^(", "^{") and out and re.search(r"\^(\*|\{[^{}]*\}|\w)$", out[-1]):
+            out.append("{}")  # x^*^(1/2): TeX refuses a double superscript
+        if tok in ("sqrt(", "^(", "_(", "_{", "^{"):
+            open_, close = ("{", "}") if tok.endswith("{") else ("(", ")")
+            end = _matching(text, j - 1, open_, close)
+            if end < 0:
+                out.append(ascii_math_tex(text[j:]))
+                break
+            inner = ascii_math_tex(text[j:end])
+            head = {"sqrt(": r"\sqrt{", "^(": "^{", "_(": "_{(", "_{": "_{", "^{": "^{"}[tok]
+            out.append(head + inner + (")}" if tok == "_(" else "}"))
+            i = end + 1
+            continue
+        if tok == "**" or tok == "^":
+            m2 = re.compile(r"-[0-9]+/[0-9]+|-?[A-Za-z0-9.]+").match(text, j)  # t^-1/2 is t^(-1/2)
+            if text[j:j + 1] == "(":
+                end = _matching(text, j)
+                if end > 0:
+                    out.append("^{" + ascii_math_tex(text[j + 1:end]) + "}")
+                    i = end + 1
+                    continue
+            if m2:
+                out.append("^{" + ascii_math_tex(m2.group(0).rstrip(".")) + "}")
+                i = j + len(m2.group(0).rstrip("."))
+                continue
+            out.append("^")
+        elif tok == "_":
+            m2 = re.compile(r"[A-Za-z0-9]+").match(text, j)
+            if m2:
+                sub = m2.group(0)
+                if sub in _GREEK_NAMES:
+                    body = _GREEK_NAMES[sub]
+                elif len(sub) > 1 and sub.isalpha() and sub not in ("it", "ij", "ik", "tk"):
+                    body = rf"\mathrm{{{sub}}}"
+                else:
+                    body = sub
+                last = out[-1] if out else ""
+                m_sub = re.search(r"_\{([^{}]*)\}$", last)
+                if m_sub:  # L0_i: one subscript "0,i" (TeX refuses a double subscript)
+                    out[-1] = last[: m_sub.start()] + f"_{{{m_sub.group(1)},{body}}}"
+                else:
+                    out.append(f"_{{{body}}}")
+                i = j + len(sub)
+                continue
+            out.append("_")
+        elif tok in ("<=", "≤"):
+            out.append(r" \le ")
+        elif tok in (">=", "≥"):
+            out.append(r" \ge ")
+        elif tok == "!=":
+            out.append(r" \ne ")
+        elif tok == "->":
+            out.append(r" \to ")
+        elif tok == "<-":
+            out.append(r" \leftarrow ")
+        elif tok == "|||":  # |‖x‖ (an absolute value of a norm); a closing ‖x‖| reads the same
+            out.append(r"|\|" if not prev.isalnum() and prev not in ")}" else r"\| |")
+        elif tok in ("||", "‖"):
+            out.append(r"\|")
+        elif tok == "...":
+            out.append(r"\dots ")
+        elif tok == "<":
+            out.append(r"\langle " if not nxt.isspace() else "<")
+        elif tok == ">":
+            out.append(r"\rangle " if not prev.isspace() and (nxt.isspace() or nxt in ",.;:)]}") else ">")
+        elif tok == "*":
+            if out and out[-1].endswith(("_", "^")):
+                out.append("*")
+            elif nxt.isalnum() or nxt == "(":
+                out.append(r" \cdot ")
+            else:
+                out.append("^*")
+        elif tok[0].isascii() and tok[0].isalpha():
+            word, digits = re.fullmatch(r"([A-Za-z]+)([0-9]*)", tok).groups()
+            if word in _GREEK_NAMES:
+                body = _GREEK_NAMES[word]
+            elif word in _MATH_FUNCS:
+                body = "\\" + word
+            elif word in _MATH_OPNAMES:
+                body = rf"\operatorname{{{word}}}"
+            elif word == "grad":
+                body = r"\nabla"
+            elif word == "E" and nxt in "|‖[" and prev in " (=+-−":
+                body = r"\mathbb{E}"
+            elif len(word) == 1:
+                body = word
+            else:
+                body = rf"\text{{{word}}}"
+            sep = " " if body.startswith("\\") and nxt.isalnum() else ""
+            out.append(body + (f"_{{{digits}}}" if digits else "") + sep)
+        elif tok[0].isascii() and tok[0].isdigit():
+            out.append(tok)
+        elif tok in "⦃⦄":
+            out.append(r"\{" if tok == "⦃" else r"\}")
+        elif tok == "~":
+            if out and out[-1] == "O":
+                out[-1] = r"\tilde{O}"
+            else:
+                out.append(r"\sim ")
+        elif tok in _SPECIALS and tok not in "{}^_":
+            out.append(_SPECIALS[tok])
+        elif tok in _UNICODE_MATH:
+            macro = _UNICODE_MATH[tok]
+            out.append(macro + " " if macro[-1].isalpha() else macro)
+        elif tok.isspace():
+            out.append(" ")
+        elif ord(tok) < 128:
+            out.append(tok)
+        else:
+            out.append("?")
+        i = j
+    # a list of values may break across lines after its commas (in table cells)
+    return re.sub(r", (?=\S)", r",\\allowbreak ", "".join(out).strip())
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(a) == text.count(b) for a, b in ("()", "[]", "{}"))
+
+
+def _set_braces(text: str) -> str:
+    """Mark set braces ``{x : ...}`` (a ``{`` not after ``_`` or ``^``) as ⦃ ⦄, which print as \\{ \\};
+    the braces of ``e_{t-1}`` stay TeX groups."""
+    out, stack = [], []
+    for i, ch in enumerate(text):
+        if ch == "{":
+            kind = "group" if i and text[i - 1] in "_^" else "set"
+            stack.append(kind)
+            out.append("{" if kind == "group" else "⦃")
+        elif ch == "}" and stack:
+            out.append("}" if stack.pop() == "group" else "⦄")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def prose_tex(text: Any, *, strict: bool = True) -> str:
+    """Plain text with ASCII formulas as LaTeX: formulas found and typeset, prose escaped.
+
+    A run of whitespace-separated chunks that holds a formula marker (``=``, ``<=``, ``|``, ``^``,
+    ``_``, ``*``, ``/``, a call ``f(x)``, a Greek name such as ``eta``) becomes one math span
+    (:func:`ascii_math_tex`); numbers, single letters and operators between formulas join them;
+    the rest is text (:func:`tex_text`).  Author-written ``$...$`` spans are kept.
+    """
+    text = _set_braces(str(text))
+    pieces = re.split(r"(?<!\\)(\$[^$]+\$|:[a-z]+:`[^`]+`|``[^`]+``)", text)
+    out: list[str] = []
+    for k, piece in enumerate(pieces):
+        if k % 2 == 1:
+            if piece.startswith("$"):
+                out.append(tex_text(piece, strict=strict))
+            else:  # a code name (``x``, :func:`x`): set as code
+                name = piece.strip("`").rsplit("`", 1)[-1] if piece.startswith(":") else piece.strip("`")
+                out.append(f"\\texttt{{{tex_text(name.lstrip('~'), strict=strict)}}}")
+            continue
+        chunks = re.split(r"(\s+)", piece)
+        items: list[tuple[str, str, str, str]] = []  # (lead, core, trail, kind)
+        for chunk in chunks:
+            if not chunk or chunk.isspace():
+                items.append(("", chunk, "", "space"))
+                continue
+            m = re.fullmatch(r"(.*?)([.,;:!?]*)", chunk, re.S)
+            core, trail = m.group(1), m.group(2)
+            if core.endswith("...") or trail.startswith("..."):
+                core, trail = chunk, ""
+            items.append(("", core, trail, _chunk_kind(core)))
+        i = 0
+        while i < len(items):
+            lead, core, trail, kind = items[i]
+            if kind == "code":
+                out.append(f"\\texttt{{{tex_text(core, strict=strict)}}}{tex_text(trail, strict=strict)}")
+                i += 1
+                continue
+            if kind not in ("math", "op", "neutral"):
+                out.append(tex_text(core + trail, strict=strict) if kind != "space" else core)
+                i += 1
+                continue
+            # collect a run of formula chunks (spaces between them included)
+            j, run, has_math = i, [], False
+            while j < len(items):
+                _, c, tr, kd = items[j]
+                open_group = run and "".join(run).count("{") > "".join(run).count("}")
+                if kd == "space":
+                    if j + 1 < len(items) and run and (
+                        items[j + 1][3] in ("math", "op", "neutral") or open_group
+                    ):
+                        run.append(c)
+                        j += 1
+                        continue
+                    break
+                if kd not in ("math", "op", "neutral") and not open_group:
+                    break
+                run.append(c)
+                has_math |= kd in ("math", "op")
+                j += 1
+                if tr:
+                    nxt_kind = items[j + 1][3] if j + 1 < len(items) else "prose"
+                    if tr == "," and nxt_kind in ("math", "neutral"):
+                        run.append(tr)
+                        continue
+                    run.append("\0" + tr)
+                    break
+            trail_text = ""
+            if run and run[-1].startswith("\0"):
+                trail_text = run.pop()[1:]
+            formula = "".join(run).strip()
+            if not has_math:
+                out.append(tex_text(formula + trail_text, strict=strict))
+            else:
+                lead_text = ""
+                while formula.startswith(("(", "[")) and not _balanced(formula):
+                    lead_text, formula = lead_text + formula[0], formula[1:]
+                tail_text = ""
+                while formula.endswith((")", "]")) and not _balanced(formula):
+                    tail_text, formula = formula[-1] + tail_text, formula[:-1]
+                tex = ascii_math_tex(formula)
+                if tex.count("{") != tex.count("}"):  # only braces matter to TeX in math mode
+                    out.append(tex_text(lead_text + formula + tail_text + trail_text, strict=strict))
+                else:
+                    after = tex_text(tail_text + trail_text, strict=strict)
+                    out.append(f"{tex_text(lead_text)}${tex}${after}")
+            i = j
+            if i < len(items) and items[i][3] == "space" and trail_text:
+                pass
     return "".join(out)
 
 
@@ -303,9 +628,10 @@ def _file_stem(key: str) -> str:
 
 
 def _sympy_latex(obj: Any) -> str:
-    import sympy
+    """``sympy.latex`` with the symbols named as in the papers (λ, ‖X_0‖_op; ``bounds.symbols.LATEX``)."""
+    from bounds.symbols import latex
 
-    return sympy.latex(obj)
+    return latex(obj)
 
 
 def _attr(thm: Any, name: str, default: Any = None) -> Any:
@@ -318,6 +644,25 @@ def _itemize(items: list[str]) -> str:
     return "\\begin{itemize}\n" + "".join(f"  \\item {it}\n" for it in items) + "\\end{itemize}\n"
 
 
+def tex_field(thm: Any, name: str, *, strict: bool = True) -> str:
+    """A text field of a theorem as LaTeX: its stored LaTeX form (``thm.tex[name]``) when it has
+    one, else its plain text typeset by :func:`prose_tex`; '' when the field is empty."""
+    stored = (_attr(thm, "tex") or {}).get(name)
+    if stored:
+        return str(stored).strip()
+    value = _attr(thm, name)
+    if not value:
+        return ""
+    paragraphs = [p.strip() for p in inspect.cleandoc(str(value)).split("\n\n") if p.strip()]
+    return "\n\n".join(prose_tex(" ".join(p.split()), strict=strict) for p in paragraphs)
+
+
+def missing_tex(thm: Any) -> list[str]:
+    """The text fields of ``thm`` with plain text but no stored LaTeX form (``thm.tex``)."""
+    stored = _attr(thm, "tex") or {}
+    return [n for n in ("algorithm", "proof_sketch", "notes") if _attr(thm, n) and not stored.get(n)]
+
+
 def _assumption_items(thm: Any, strict: bool) -> list[str]:
     """'$\\delta \\ge 0$ -- meaning' per declared symbol (domain from its sympy assumptions)."""
     try:
@@ -327,12 +672,12 @@ def _assumption_items(thm: Any, strict: bool) -> list[str]:
     items = []
     for sym in _attr(thm, "assumptions", ()) or ():
         if isinstance(sym, str):
-            items.append(tex_text(sym, strict=strict))
+            items.append(prose_tex(sym, strict=strict))
             continue
         domain = r"> 0" if getattr(sym, "is_positive", False) else r"\ge 0"
         info = getattr(S, "INFO", {}).get(getattr(sym, "name", None)) if S else None
-        meaning = f" -- {tex_text(info.doc, strict=strict)}" if info is not None else ""
-        items.append(f"${_sympy_latex(sym)} {domain}$, real, finite{meaning}")
+        meaning = f" -- {prose_tex(info.doc, strict=strict)}" if info is not None else ""
+        items.append(f"${_sympy_latex(sym)} {domain}${meaning}")
     return items
 
 
@@ -346,14 +691,14 @@ def _trend_items(trends: Any, strict: bool) -> list[str]:
     if not trends:
         return []
     if not isinstance(trends, Mapping):
-        return [tex_text(t, strict=strict) for t in trends]
+        return [prose_tex(t, strict=strict) for t in trends]
     items = []
     for key, text in trends.items():
         name = str(key)[:-4] if str(key).endswith("_opt") else None
-        head = f"${sympy.latex(sympy.Symbol(name))}^{{*}}$" if name else tex_text(key, strict=strict)
+        head = f"${_sympy_latex(sympy.Symbol(name))}^{{*}}$" if name else prose_tex(key, strict=strict)
         parts = _TREND_WORD.split(str(text))
         body = "".join(
-            f"${sympy.latex(sympy.Symbol(w))}$" if i % 2 else tex_text(w, strict=strict)
+            f"${_sympy_latex(sympy.Symbol(w))}$" if i % 2 else prose_tex(w, strict=strict)
             for i, w in enumerate(parts)
         )
         items.append(f"{head} {body}")
@@ -389,28 +734,70 @@ def _derived_items(thm: Any) -> list[str]:
     return items
 
 
-def theorem_fragment(key: str, thm: Any, *, derived: bool = False, strict: bool = True) -> str:
+def _statement(thm: Any) -> str:
+    if callable(_attr(thm, "latex")):
+        try:
+            return thm.latex(typeset_metric=True)
+        except TypeError:  # a theorem class without the option: the metric by its name
+            return thm.latex()
+    return _sympy_latex(_attr(thm, "expr"))
+
+
+def checks_summary(rows: list[Mapping[str, Any]] | None) -> str:
+    """The compact result of a theorem's checks: verdict counts, tightness, slopes with their CI."""
+    if rows is None:
+        return "not run yet (\\texttt{lab check})."
+    if not rows:
+        return "no check covers this statement yet."
+    counts = {k: sum(r.get("verdict") == k for r in rows) for k in ("holds", "violated", "inconclusive")}
+    names = {"violated": "\\textbf{violated}"}
+    parts = [", ".join(f"{n} {names.get(k, k)}" for k, n in counts.items() if n)]
+    parts[0] += f" ({len(rows)} verdict{'s' if len(rows) != 1 else ''})"
+    ratios = [_finite(r.get("worst_ratio")) for r in rows]
+    ratios = [x for x in ratios if x is not None]
+    if ratios:
+        parts.append(f"tightness (worst measured/bound ratio) {tex_number(max(ratios))}")
+    for r in rows:
+        if _finite(r.get("slope")) is not None:
+            predicted = tex_number(r.get("bound")) if _finite(r.get("bound")) is not None else "--"
+            parts.append(f"slope {tex_number(r.get('slope'))} with CI {_ci(r)} (predicted {predicted})")
+    return "; ".join(parts) + ". All rows: Table~\\labref{tab:verdicts}{(verdicts)}."
+
+
+def theorem_fragment(
+    key: str,
+    thm: Any,
+    *,
+    derived: bool = False,
+    strict: bool = True,
+    checks: list[Mapping[str, Any]] | None | bool = False,
+    figure: str | None = None,
+) -> str:
     """The LaTeX fragment of one ``bounds.core.Theorem``.
 
     Parts: title and label ``thm:<key>``; source and reference; algorithm and its
     parametrisation; the statement ``metric relation bound`` (``thm.latex()``, the sympy
     LaTeX of the bound) with the metric's meaning; the assumptions (every symbol with its
     domain and meaning); the validity conditions (sympy relations); the predicted trends;
-    with ``derived`` the optimum, rate and degradation sympy derives; the proof sketch.
-    ``strict=False`` replaces characters LaTeX cannot set by ``?`` instead of raising.
+    with ``derived`` the optimum, rate and degradation sympy derives; the proof sketch;
+    with ``checks`` (its verdict rows, ``None``: not run yet) their compact result; with
+    ``figure`` a reference to it.  Text fields come from ``thm.tex`` when stored there,
+    else from the plain text (:func:`tex_field`).  ``strict=False`` replaces characters
+    LaTeX cannot set by ``?`` instead of raising.
     """
 
     def text(value: Any) -> str:
-        return tex_text(value, strict=strict)
+        return prose_tex(value, strict=strict)
 
-    title = _attr(thm, "title") or key
-    out = [_GENERATED, f"\\subsection{{{text(key)}: {text(title)}}}\\label{{thm:{_label(key)}}}\n\n"]
+    title = (_attr(thm, "tex") or {}).get("title") or text(_attr(thm, "title") or key)
+    heading = f"\\texorpdfstring{{{tex_text(key)}: {title}}}{{{tex_text(key)}}}"  # bookmarks: plain text
+    out = [_GENERATED, f"\\subsection{{{heading}}}\\label{{thm:{_label(key)}}}\n\n"]
     source, reference = _attr(thm, "source"), _attr(thm, "reference")
     out.append(f"\\paragraph{{Source.}} {text(source) if source else 'not stated.'}")
-    out.append(f"\\\\\nReference: {text(reference)}.\n\n" if reference else "\n\n")
-    algorithm = _attr(thm, "algorithm")
+    out.append(f"\\par\n{{\\raggedright Reference: {text(reference)}.\\par}}\n\n" if reference else "\n\n")
+    algorithm = tex_field(thm, "algorithm", strict=strict)
     if algorithm:
-        out.append(f"\\paragraph{{Algorithm.}} {text(algorithm)}\n")
+        out.append(f"\\paragraph{{Algorithm.}} {algorithm}\n")
         conventions = _attr(thm, "parametrisation") or {}
         if conventions:
             pairs = "; ".join(f"{text(k)}: {text(v)}" for k, v in conventions.items())
@@ -424,23 +811,29 @@ def theorem_fragment(key: str, thm: Any, *, derived: bool = False, strict: bool 
     except ImportError:  # pragma: no cover
         meaning = None
     lead = ""
-    if metric:
-        lead = f"The metric \\texttt{{{text(metric)}}}" + (f" is {text(meaning)}" if meaning else "") + ". "
-    statement = thm.latex() if callable(_attr(thm, "latex")) else _sympy_latex(_attr(thm, "expr"))
-    out.append(f"\\paragraph{{Statement.}} {lead}Under the assumptions and conditions below,\n")
-    out.append(f"\\begin{{center}}\n\\fitmath{{{statement}}}\n\\end{{center}}\n")
+    if metric and meaning:
+        lead = "The bounded quantity: " + text(meaning) + ". "
+    out.append("\\paragraph{Statement.} Under the assumptions and conditions below,\n")
+    out.append(f"\\begin{{center}}\n\\fitmath{{{_statement(thm)}}}\n\\end{{center}}\n{lead}\n")
     out.append("\\paragraph{Assumptions (domains).}\n" + _itemize(_assumption_items(thm, strict)))
     conditions = [f"${_sympy_latex(c)}$" for c in (_attr(thm, "conditions") or ())]
     out.append("\n\\paragraph{Validity conditions.}\n" + _itemize(conditions))
-    out.append("\n\\paragraph{Predicted trends.}\n" + _itemize(_trend_items(_attr(thm, "trends"), strict)))
+    trends = _trend_items(_attr(thm, "trends"), strict)
+    if trends:
+        out.append("\n\\paragraph{Predicted trends.}\n" + _itemize(trends))
     if derived:
         out.append("\n\\paragraph{Derived by sympy.}\n" + _itemize(_derived_items(thm)))
-    sketch = _attr(thm, "proof_sketch")
+    sketch = tex_field(thm, "proof_sketch", strict=strict)
     if sketch:
-        paragraphs = [p.strip() for p in inspect.cleandoc(str(sketch)).split("\n\n") if p.strip()]
-        body = "\n\n".join(text(" ".join(p.split())) for p in paragraphs)
-        out.append("\n\\paragraph{Proof sketch.} " + body)
-        out.append("\n")
+        out.append("\n\\paragraph{Proof sketch.} " + sketch + "\n")
+    notes = tex_field(thm, "notes", strict=strict)
+    if notes:
+        out.append("\n\\paragraph{Remarks.} " + notes + "\n")
+    if checks is not False:
+        out.append("\n\\paragraph{Checks.} " + checks_summary(checks) + "\n")
+    if figure:
+        fallback = f"(\\texttt{{{tex_text(figure)}}})"
+        out.append(f"\n\\paragraph{{Figure.}} Figure~\\labref{{fig:{_label(figure)}}}{{{fallback}}}.\n")
     return "".join(out)
 
 
@@ -490,6 +883,17 @@ def load_verdicts(path: str | os.PathLike) -> list[dict[str, Any]] | None:
     return None if rows is None else [verdicts_file.legacy_row(r) for r in rows]
 
 
+def _finite(x: Any) -> float | None:
+    """``x`` as a finite float, or None (missing, text, inf, nan)."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 def _ci(row: Mapping[str, Any]) -> str:
     lo, hi = row.get("ci_lo"), row.get("ci_hi")
     if lo is None or hi is None:
@@ -510,9 +914,11 @@ def _claim_ref(claim: str, known: set[str]) -> str:
     """The claim id, linked to its theorem when it names a catalog key up to punctuation (S1-I1 = S1.I1)."""
     keys = {_claim_key(k): k for k in known}
     key = keys.get(_claim_key(claim))
+    if key is None:  # a check's claim id: link to the first theorem the check covers
+        key = next((t for t in claim_theorems().get(_claim_base(claim), []) if t in known), None)
     if key is None:
         return tex_text(claim, strict=False)
-    return f"\\hyperref[thm:{_label(key)}]{{{tex_text(claim, strict=False)}}}"
+    return f"\\lablink{{thm:{_label(key)}}}{{{tex_text(claim, strict=False)}}}"
 
 
 def _longtable(spec: str, header: list[str], rows: list[list[str]], caption: str, label: str) -> str:
@@ -541,15 +947,131 @@ def _not_run_table(caption: str, label: str, what: str) -> str:
     )
 
 
-def _cell(x: Any, limit: int = 70) -> str:
-    """A table cell: numbers via :func:`tex_number`, text shortened to ``limit`` characters."""
+def _cell(x: Any, limit: int = 160) -> str:
+    """A table cell: numbers via :func:`tex_number`; text (with its formulas typeset by
+    :func:`prose_tex`) cut at a word boundary after ``limit`` characters."""
     if isinstance(x, str):
         try:
             float(x)
         except ValueError:
             text = " ".join(x.split())
-            return tex_text(text if len(text) <= limit else text[: limit - 3] + "...", strict=False)
+            if len(text) > limit:
+                text = text[:limit].rsplit(" ", 1)[0] + " ..."
+            return prose_tex(text, strict=False)
     return tex_number(x)
+
+
+def problem_names(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Short names ``p1``, ``p2``, ... for the problems of the verdict rows, in order of appearance."""
+    names: dict[str, str] = {}
+    for r in rows:
+        problem = " ".join(str(r.get("problem") or "").split())
+        if problem and problem not in names:
+            names[problem] = f"p{len(names) + 1}"
+    return names
+
+
+def _problem_cell(row: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    problem = " ".join(str(row.get("problem") or "").split())
+    short = names.get(problem)
+    return f"\\lablink{{prob:{short}}}{{{short}}}" if short else "--"
+
+
+def problems_table(rows: list[Mapping[str, Any]] | None) -> str:
+    """Legend of the verdict tables: each short problem name with the problem it stands for."""
+    caption = "Problems of the verdict tables: short name and full description."
+    if rows is None:
+        return _not_run_table(caption, "tab:problems", "Problems")
+    cells = [
+        [f"{short}\\label{{prob:{short}}}", prose_tex(problem, strict=False)]
+        for problem, short in problem_names(rows).items()
+    ]
+    spec = f"@{{}}l {_P}{{0.9\\linewidth}}@{{}}"
+    return _longtable(spec, ["name", "problem"], cells, caption, "tab:problems")
+
+
+def _claim_base(claim: str) -> str:
+    return str(claim).split("[", 1)[0].strip()
+
+
+@functools.lru_cache(maxsize=1)
+def claim_theorems() -> dict[str, list[str]]:
+    """{check id: the theorem ids it covers} from the registered checks (empty when none load)."""
+    try:
+        from lab.checks import load_all
+
+        return {c.id: list(c.theorems) for c in load_all().values()}
+    except Exception:  # the appendix must render even when a check module is broken; no links then
+        return {}
+
+
+def rows_by_theorem(
+    rows: list[Mapping[str, Any]], known: Iterable[str], covers: Mapping[str, list[str]] | None = None
+) -> dict[str, list[Mapping[str, Any]]]:
+    """The verdict rows of each theorem: rows of the checks that cover it (``covers``), or whose
+    claim names it up to punctuation (``S1-I1`` is ``S1.I1``)."""
+    covers = claim_theorems() if covers is None else covers
+    keys = {_claim_key(k): k for k in known}
+    out: dict[str, list[Mapping[str, Any]]] = {k: [] for k in known}
+    for r in rows:
+        base = _claim_base(r["claim"])
+        tids = [t for t in covers.get(base, []) if t in out]
+        suffix = str(r["claim"])[len(base):].strip("[] ").lower()
+        named_by_suffix = [t for t in tids if suffix and re.search(rf"[._]{re.escape(suffix)}$", t.lower())]
+        tids = named_by_suffix or tids  # S1-lemma[a] is S1.lemma_a, not every lemma its check covers
+        named = keys.get(_claim_key(base))
+        if named and named not in tids:
+            tids.append(named)
+        for tid in tids:
+            out[tid].append(r)
+    return out
+
+
+def _source_short(row: Mapping[str, Any]) -> str:
+    m = re.search(r"\bS[1-4]\b", str(row.get("source") or "")) or re.match(r"S[1-4]", str(row.get("claim")))
+    return m.group(0) if m else "lab"
+
+
+def summary_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
+    """One line per claim: source, verdict (worst, with counts), tightness (the largest worst
+    measured/bound ratio) and the fitted slope with its CI."""
+    caption = (
+        "Summary: each claim with its source, its verdict (the worst over its rows; counts in brackets), "
+        "its tightness (the largest measured/bound ratio; 1 means the bound is attained) and the fitted "
+        "slope with its confidence interval against the predicted exponent."
+    )
+    if rows is None:
+        return _not_run_table(caption, "tab:summary", "The summary")
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(_claim_base(r["claim"]), []).append(r)
+    cells = []
+    for claim, rs in groups.items():
+        verdicts = [r.get("verdict") for r in rs]
+        worst = next((v for v in ("violated", "inconclusive", "holds") if v in verdicts), "--")
+        verdict = f"\\textbf{{{worst}}}" if worst == "violated" else tex_text(worst)
+        if len(rs) > 1:
+            verdict += f" ({verdicts.count(worst)}/{len(rs)})"
+        ratios = [x for x in (_finite(r.get("worst_ratio")) for r in rs) if x is not None]
+        slopes = [r for r in rs if _finite(r.get("slope")) is not None]
+        slope = "--"
+        if slopes:
+            r0 = slopes[0]
+            slope = f"{tex_number(r0.get('slope'))} {_ci(r0)}"
+            if _finite(r0.get("bound")) is not None:
+                slope += f" vs {tex_number(r0.get('bound'))}"
+            if len(slopes) > 1:
+                slope += f" (+{len(slopes) - 1})"
+        cells.append([
+            _claim_ref(claim, known),
+            _source_short(rs[0]),
+            verdict,
+            tex_number(max(ratios)) if ratios else "--",
+            slope,
+        ])
+    header = ["claim", "source", "verdict", "tightness", "slope [CI] vs predicted"]
+    spec = f"@{{}}{_P}{{0.24\\linewidth}} l l r {_P}{{0.28\\linewidth}}@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:summary") + "}\n"
 
 
 #: Column types that wrap (ragged right) for the verdicts and ledger tables.
@@ -561,10 +1083,11 @@ def verdicts_table(rows: list[Mapping[str, Any]] | None, known: set[str] = froze
     caption = "Verdicts of \\texttt{lab check}: each claim's measured quantity against its bound."
     if rows is None:
         return _not_run_table(caption, "tab:verdicts", "Verdicts")
+    names = problem_names(rows)
     cells = [
         [
             _claim_ref(str(r["claim"]), known),
-            _cell(r.get("problem") or "--"),
+            _problem_cell(r, names),
             _cell(r.get("bound")),
             _cell(r.get("measured")),
             tex_number(r.get("worst_ratio")),
@@ -573,9 +1096,8 @@ def verdicts_table(rows: list[Mapping[str, Any]] | None, known: set[str] = froze
         for r in rows
     ]
     header = ["claim", "problem", "bound", "measured", "worst ratio", "verdict"]
-    widths = (0.16, 0.2, 0.19, 0.19)
-    spec = "@{}" + " ".join(f"{_P}{{{w}\\linewidth}}" for w in widths) + " r l@{}"
-    return _longtable(spec, header, cells, caption, "tab:verdicts")
+    spec = f"@{{}}{_P}{{0.17\\linewidth}} l {_P}{{0.25\\linewidth}} {_P}{{0.18\\linewidth}} r l@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:verdicts") + "}\n"
 
 
 def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
@@ -583,10 +1105,11 @@ def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozens
     caption = "Fitted log--log slopes (with confidence intervals) against the exponents the theory predicts."
     if rows is None:
         return _not_run_table(caption, "tab:slopes", "Slope fits")
+    names = problem_names(rows)
     cells = [
         [
             _claim_ref(str(r["claim"]), known),
-            tex_text(r.get("problem") or "--", strict=False),
+            _problem_cell(r, names),
             tex_number(r.get("slope")),
             _ci(r),
             tex_number(r.get("bound")),
@@ -596,7 +1119,8 @@ def slopes_table(rows: list[Mapping[str, Any]] | None, known: set[str] = frozens
         if r.get("slope") is not None
     ]
     header = ["claim", "problem", "fitted slope", "CI", "predicted", "verdict"]
-    return _longtable("@{}l p{0.34\\linewidth} r l r l@{}", header, cells, caption, "tab:slopes")
+    spec = f"@{{}}{_P}{{0.24\\linewidth}} l r {_P}{{0.18\\linewidth}} r l@{{}}"
+    return "{\\small\n" + _longtable(spec, header, cells, caption, "tab:slopes") + "}\n"
 
 
 def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = frozenset()) -> str:
@@ -610,7 +1134,7 @@ def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = 
     cells = [
         [
             _claim_ref(str(r["claim"]), known),
-            tex_text(r.get("statement") or "--", strict=False),
+            prose_tex(r.get("statement") or "--", strict=False),
             tex_text(", ".join(r.get("experiments") or []) or "--", strict=False),
             tex_text(r.get("verdicts") or r.get("verdict") or "--", strict=False)
             if r.get("verdict") != "violated"
@@ -620,7 +1144,7 @@ def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = 
     ]
     header = ["claim", "statement", "experiment", "verdict"]
     return _longtable(
-        "@{}l p{0.42\\linewidth} p{0.2\\linewidth} p{0.16\\linewidth}@{}",
+        "@{}" + " ".join(f"{_P}{{{w}\\linewidth}}" for w in (0.25, 0.29, 0.2, 0.16)) + "@{}",
         header,
         cells,
         caption,
@@ -664,30 +1188,111 @@ def figures_fragment(figures_dir: Path, dest: Path, captions: Mapping[str, str])
 
 # --------------------------------------------------------------------------- template
 
-_PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[T1]{fontenc}
+PACKAGES = r"""\usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
 \usepackage{lmodern}
-\usepackage[margin=0.85in]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{array}
 \usepackage{longtable}
 \usepackage{graphicx}
 \usepackage[hidelinks]{hyperref}
-\setlength{\parindent}{0pt}
-\setlength{\parskip}{0.4em}
-\setlength{\LTcapwidth}{\linewidth}
-% \fitmath{...}: display math, scaled down to the line width when it is wider
+"""
+"""The packages the fragments need (``preamble.tex`` lists them for a paper's preamble)."""
+
+MACROS = r"""% \fitmath{...}: display math, scaled down to the line width when it is wider
+\providecommand{\fitmath}{}
 \newsavebox{\fitmathbox}
-\newcommand{\fitmath}[1]{\sbox{\fitmathbox}{$\displaystyle #1$}%
+\renewcommand{\fitmath}[1]{\sbox{\fitmathbox}{$\displaystyle #1$}%
   \ifdim\wd\fitmathbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitmathbox}}\else\usebox{\fitmathbox}\fi}
+% \labref{label}{fallback} and \lablink{label}{text}: a reference and a link that fall back to
+% plain text in a document without the label (a single fragment pasted into a paper)
+\makeatletter
+\providecommand{\labref}[2]{\@ifundefined{r@#1}{#2}{\ref{#1}}}
+\providecommand{\lablink}[2]{\@ifundefined{r@#1}{#2}{\hyperref[#1]{#2}}}
+\makeatother
 """
 
+_PREAMBLE = (
+    "\\documentclass[10pt]{article}\n"
+    + PACKAGES
+    + "\\usepackage[margin=0.85in]{geometry}\n"
+    + r"""\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.4em}
+\setlength{\LTcapwidth}{\linewidth}
+\emergencystretch=2em
+\tolerance=1000
+% in the whole appendix every label exists: plain \ref and \hyperref, so that a broken one warns
+\newcommand{\labref}[2]{\ref{#1}}
+\newcommand{\lablink}[2]{\hyperref[#1]{#2}}
+"""
+    + MACROS
+)
 
-def template(theorem_files: list[str]) -> str:
-    """The main document: preamble and the ``\\input`` of every fragment."""
-    inputs = "".join(f"\\input{{{f}}}\n" for f in theorem_files) or "No theorems in the catalog yet.\n"
+
+def preamble_fragment() -> str:
+    """``preamble.tex``: what a paper's preamble needs to ``\\input`` the fragments."""
+    return (
+        _GENERATED
+        + "% \\input this file in the preamble of a paper that \\input's fragments of this folder.\n"
+        + "% Packages (drop those the paper loads already):\n"
+        + PACKAGES
+        + MACROS
+    )
+
+
+SECTIONS = (
+    ("S1", "S1: inexact linear minimisation oracles", "sec:S1"),
+    ("S2", "S2: variance-reduced Muon", "sec:S2"),
+    ("S3", "S3: Muon with decoupled weight decay", "sec:S3"),
+    ("S4", "S4: spectral flattening", "sec:S4"),
+    ("lab", "The lab's own results", "sec:lab"),
+)
+"""The theorem sections: source key, title, label."""
+
+
+def theorem_section(key: str, thm: Any) -> str:
+    """The section of a theorem: its source S1--S4 from the id prefix, "lab" for the lab's own
+    results (ids ``X.*`` and sources that are a plain "lab derivation")."""
+    m = re.match(r"(S[1-4])\.", str(key))
+    if m and not str(key).startswith("X."):
+        return m.group(1)
+    return "lab"
+
+
+FIGURE_FOR = (
+    (r"S1\.(NS|lemma)", "fig01_newton_schulz"),
+    (r"S1\.I[12]", "fig02_s1_bound"),
+    (r"S1\.I3", "fig03_s1_coupling"),
+    (r"S1\.I4", "fig05_layerwise"),
+    (r"S2\.", "fig06_s2_rates"),
+    (r"S3\.", "fig07_s3_constraint"),
+    (r"S4\.", "fig08_s4_flattening"),
+)
+"""Theorem id pattern -> the figure that shows it (when that figure exists)."""
+
+
+def figure_for(key: str, figures: Iterable[str]) -> str | None:
+    figures = set(figures)
+    for pattern, name in FIGURE_FOR:
+        if re.match(pattern, str(key)) and name in figures:
+            return name
+    return None
+
+
+def template(theorem_files: list[str], sections: list[tuple[str, str, list[str]]] | None = None) -> str:
+    """The main document: preamble, the summary, the theorems by section, the tables, the figures.
+
+    ``sections`` are (title, label, fragment files); without them every theorem goes in one section.
+    """
+    if sections is None:
+        sections = [("Theorems", "sec:theorems", theorem_files)]
+    body = []
+    for title, label, files in sections:
+        if files:
+            inputs = "".join(f"\\input{{{f}}}\n" for f in files)
+            body.append(f"\\section{{{title}}}\\label{{{label}}}\n{inputs}")
+    inputs = "\n".join(body) or "No theorems in the catalog yet.\n"
     return (
         _GENERATED
         + _PREAMBLE
@@ -696,20 +1301,22 @@ def template(theorem_files: list[str]) -> str:
 \appendix
 \section*{Appendix: theory verification with \texttt{muon-lab}}
 Every bound below is a statement of \texttt{bounds.CATALOG}; its source says whether it is
-quoted from a paper or a lab derivation consistent with one.  The tables give the verdicts
-of \texttt{lab check}, which holds measured runs against these bounds, and the figures are
-those of \texttt{figures/out/}.
-
-\section{Theorems}
+quoted from a paper or a lab derivation consistent with one.  \texttt{lab check} holds measured
+runs against these bounds; Table~\ref{tab:summary} gives one line per claim, the sections after
+it each theorem with its check results, and the tables at the end every verdict.
+\input{tables/summary}
+\clearpage
 """
         + inputs
         + r"""
-\section{Verdicts}
+\clearpage
+\section{Verdict tables}\label{sec:tables}
 \input{tables/ledger}
 \input{tables/verdicts}
 \input{tables/slopes}
+\input{tables/problems}
 
-\section{Figures}
+\section{Figures}\label{sec:figures}
 \input{figures/figures}
 \end{document}
 """
@@ -767,6 +1374,11 @@ def build_appendix(
 ) -> AppendixResult:
     """Write the appendix sources (and the PDF when TeX is installed).
 
+    ``out_dir`` then holds ``appendix.tex``, ``preamble.tex`` (the packages and macros the
+    fragments need), ``theorems/<id>.tex`` (one ``\\input``-able fragment per theorem, with its
+    check results), ``tables/*.tex`` (summary, ledger, verdicts, slopes, problems) and
+    ``figures/``.
+
     Parameters
     ----------
     out_dir : path
@@ -800,33 +1412,45 @@ def build_appendix(
         shutil.rmtree(out / sub, ignore_errors=True)
     written: list[Path] = []
 
-    theorem_files, notes = [], []
-    for key, thm in catalog.items():
-        rel = f"theorems/{_file_stem(str(key))}"
-        try:
-            fragment = theorem_fragment(str(key), thm, derived=derived)
-        except ValueError as exc:  # a glyph TeX cannot set: write it as '?' and say so
-            notes.append(f"theorem {key}: {exc}")
-            fragment = theorem_fragment(str(key), thm, derived=derived, strict=False)
-        _write(out / f"{rel}.tex", fragment, written)
-        theorem_files.append(rel)
-
     rows = load_verdicts(verdicts)
     known = {str(k) for k in catalog}
+    per_theorem = rows_by_theorem(rows, known) if rows is not None else {}
+    fragment, names = figures_fragment(figures_dir, out / "figures", _figure_captions())
+    _write(out / "figures" / "figures.tex", fragment, written)
+
+    theorem_files, notes = [], []
+    by_section: dict[str, list[str]] = {key: [] for key, _, _ in SECTIONS}
+    for key, thm in catalog.items():
+        rel = f"theorems/{_file_stem(str(key))}"
+        options = dict(
+            derived=derived,
+            checks=per_theorem.get(str(key), []) if rows is not None else None,
+            figure=figure_for(str(key), names),
+        )
+        try:
+            text = theorem_fragment(str(key), thm, **options)
+        except ValueError as exc:  # a glyph TeX cannot set: write it as '?' and say so
+            notes.append(f"theorem {key}: {exc}")
+            text = theorem_fragment(str(key), thm, strict=False, **options)
+        _write(out / f"{rel}.tex", text, written)
+        theorem_files.append(rel)
+        by_section[theorem_section(str(key), thm)].append(rel)
+
+    _write(out / "tables" / "summary.tex", summary_table(rows, known), written)
     _write(out / "tables" / "verdicts.tex", verdicts_table(rows, known), written)
     _write(out / "tables" / "slopes.tex", slopes_table(rows, known), written)
+    _write(out / "tables" / "problems.tex", problems_table(rows), written)
     ledger_rows = None
     if rows is not None:
         from lab.checks import ledger
 
         ledger_rows = ledger(rows)
     _write(out / "tables" / "ledger.tex", ledger_table(ledger_rows, known), written)
+    _write(out / "preamble.tex", preamble_fragment(), written)
 
-    fragment, names = figures_fragment(figures_dir, out / "figures", _figure_captions())
-    _write(out / "figures" / "figures.tex", fragment, written)
-
+    sections = [(title, label, by_section[key]) for key, title, label in SECTIONS]
     tex = out / "appendix.tex"
-    tex.write_text(template(theorem_files), encoding="utf-8")
+    tex.write_text(template(theorem_files, sections), encoding="utf-8")
     problems = check_latex(tex)
     if problems:
         raise RuntimeError("the generated appendix is not sane LaTeX:\n  " + "\n  ".join(problems))

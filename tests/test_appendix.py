@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from bounds import symbols as S
-from bounds.core import Theorem
+from bounds.core import METRICS_TEX, Theorem
 from lab.appendix import (
     DEFAULT_FIGURES,
     VERDICTS_SCHEMA,
@@ -44,7 +44,7 @@ def make_theorem(theorem_id: str = "S1.I1") -> Theorem:
         conditions=(sp.StrictLessThan(S.delta, 1),),
         metric="avg_grad_dual",
         expr=BOUND,
-        reference="THEORY.md §2, I1",
+        reference="S1, I1",
         proof_sketch="""Descent lemma with ⟨G, D⟩ ≤ −(1−δ)‖G‖_* and ‖D‖ ≤ 1 + δ.
 
             Sum over k; divide by (1−δ)tK.  100% of {braces} & _underscores_ escaped.""",
@@ -104,9 +104,10 @@ def test_theorem_fragment_carries_every_part(tmp_path, figures_dir, verdicts_fil
     result = _build(tmp_path, figures_dir, verdicts_file)
     text = (result.out_dir / "theorems" / "S1_I1.tex").read_text()
     thm = make_theorem()
-    assert thm.latex() in text and sp.latex(BOUND) in text  # the sympy LaTeX of the bound
+    assert thm.latex(typeset_metric=True) in text and sp.latex(BOUND) in text  # the sympy LaTeX of the bound
     parts = ("Source.", "Statement.", "Assumptions (domains).", "Validity conditions.", "Predicted trends.",
-             "Derived by sympy.", "Proof sketch.", "lab derivation consistent with S1", "avg\\_grad\\_dual")
+             "Derived by sympy.", "Proof sketch.", "lab derivation consistent with S1",
+             METRICS_TEX["avg_grad_dual"])
     for part in parts:
         assert part in text, part
     assert r"$\delta \ge 0$" in text and r"$t > 0$" in text  # domains from the sympy assumptions
@@ -123,7 +124,7 @@ def test_tables_hold_the_verdict_rows(tmp_path, figures_dir, verdicts_file):
     assert r"\toprule" in verdicts and r"\bottomrule" in verdicts  # booktabs
     assert verdicts.count(" \\\\\n") == 2 + len(VERDICTS)  # two header copies (longtable) + one per row
     # linked to the theorem up to punctuation; P2 is not in the catalog
-    assert r"\hyperref[thm:S1.I1]{S1-I1}" in verdicts and r"\hyperref[thm:S2.N1]{S2.N1}" in verdicts
+    assert r"\lablink{thm:S1.I1}{S1-I1}" in verdicts and r"\lablink{thm:S2.N1}{S2.N1}" in verdicts
     assert "\nP2 & " in verdicts
     assert r"\textbf{violated}" in verdicts and r"$\infty$" in verdicts
     assert slopes.count(" \\\\\n") == 2 + 1  # only the row with a slope
@@ -219,7 +220,7 @@ def test_real_catalog_fragments_are_sane(tmp_path, figures_dir):
     assert check_latex(result.tex) == []
     assert result.notes == []  # every character of every text has a LaTeX rendering (else extend the tables)
     for key, thm in catalog.items():
-        assert thm.latex() in theorem_fragment(key, thm, strict=False)
+        assert thm.latex(typeset_metric=True) in theorem_fragment(key, thm, strict=False)
 
 
 def test_repository_figures_are_included(tmp_path):

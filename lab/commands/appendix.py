@@ -1,8 +1,9 @@
-"""``lab appendix``: write the LaTeX appendix into ``build/appendix/`` (and the PDF with TeX).
+r"""``lab appendix``: write the LaTeX appendix into ``build/appendix/`` (and the PDF with TeX).
 
     lab appendix                       # sources + appendix.pdf when latexmk/pdflatex is installed
     lab appendix --no-pdf              # sources only
     lab appendix --verdicts FILE       # another verdicts JSON (default build/check/verdicts.json)
+    lab appendix --fragments DIR       # also: one \input-able file per theorem and table + preamble.tex
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def register(subparsers) -> None:
         "--verdicts", type=Path, default=DEFAULT_VERDICTS, help="verdicts JSON (build/check/verdicts.json)"
     )
     parser.add_argument("--figures", type=Path, default=DEFAULT_FIGURES, help="figure folder (figures/out/)")
+    parser.add_argument(
+        "--fragments",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the fragments for a paper into DIR: theorems/<id>.tex, tables/<name>.tex and "
+        "preamble.tex (the packages and macros they need)",
+    )
     pdf = parser.add_mutually_exclusive_group()
     pdf.add_argument("--pdf", dest="pdf", action="store_true", default=None, help="require the PDF")
     pdf.add_argument("--no-pdf", dest="pdf", action="store_false", help="write the sources only")
@@ -84,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {result.tex} and {len(result.fragments)} fragments "
           f"({len(result.figures)} figures; verdicts {'found' if result.verdicts_found else 'not run yet'})")
+    if args.fragments is not None:
+        try:
+            frag = build_appendix(args.fragments, verdicts=args.verdicts, figures_dir=args.figures, pdf=False)
+        except (ValueError, RuntimeError) as exc:
+            print(f"lab appendix: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(frag.fragments)} fragments for a paper into {args.fragments} "
+              f"(\\input {args.fragments / 'preamble.tex'} in its preamble)")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for note in missing_verdicts(args.verdicts):
