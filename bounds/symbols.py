@@ -206,6 +206,7 @@ LATEX: dict[str, str] = {
     "L_op": r"L_{\mathrm{op}}",
     "c_a": r"c_{\alpha}",
     "lam": r"\lambda",
+    "D_star": r"D^{*}",
     "L0_i": r"L_{0,i}",
     "L1_i": r"L_{1,i}",
     "g_dual": r"\|\nabla f(X)\|_*",

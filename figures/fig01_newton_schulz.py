@@ -1,4 +1,4 @@
-r"""Figure 1 — how precise is Newton–Schulz orthogonalisation? (THEORY.md §1.1–§1.2)
+r"""Figure 1 — how precise is Newton–Schulz orthogonalisation?
 
 Panel (a): the uniform error δ_k(ℓ) = max_{x∈[ℓ,1]} |1 − p^(k)(x)| of each coefficient family
 against the number of steps k, for normalised smallest singular values ℓ ∈ {10⁻³, 10⁻², 10⁻¹}

@@ -1,4 +1,4 @@
-r"""Figure 2 — the I1 bound of the inexact LMO method against measured runs (THEORY.md §2, S1).
+r"""Figure 2 — the I1 bound of the inexact LMO method against measured runs (S1).
 
 One panel per injected-error kind (expand, shrink, random, adversarial).  Deterministic
 ``lmo_step`` on ``isotropic_quadratic`` 8×6 in spectral geometry (certified L = L_spectral = 6),

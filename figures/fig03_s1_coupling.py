@@ -1,4 +1,4 @@
-r"""Figure 3 — coupling of the step size and momentum with the oracle precision (THEORY.md §2, S1).
+r"""Figure 3 — coupling of the step size and momentum with the oracle precision (S1).
 
 (a) Average (1/K)Σ‖∇f(X^k)‖_* after K deterministic ``lmo_step`` steps (seed mean) over step size t ×
 oracle error δ (expand oracle), with the predicted t*(δ) = √(2Δ₀/(LK))/(1 + δ) of ``bounds.get("S1.I1")``

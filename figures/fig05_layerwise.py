@@ -1,4 +1,4 @@
-r"""Figure 5 — layer-wise (L0, L1) smoothness and Gluon's δ-aware step (THEORY §2 I2).
+r"""Figure 5 — layer-wise (L0, L1) smoothness and Gluon's δ-aware step.
 
 (a, b) Per layer of the certified separable quartic problem: secant curvatures
 L̂_i = ‖∇_i f(X^{k+1}) − ∇_i f(X^k)‖_*/‖X_i^{k+1} − X_i^k‖ against ‖∇_i f(X^{k+1})‖_* along Gluon runs,

@@ -1,4 +1,4 @@
-r"""Figure 6 — variance-reduced Muon: anytime rates of Muon, MVR1 and MVR2 (THEORY.md §3, S2).
+r"""Figure 6 — variance-reduced Muon: anytime rates of Muon, MVR1 and MVR2 (S2).
 
 Panels (a), (b): the ``s2_rates`` experiment (``kronecker_quadratic`` 8×6, κ = 10, Gaussian noise
 σ = 0.2, start near X*, horizon-free schedules, exact polar): estimator error ‖M_T − ∇f(X_T)‖_F and

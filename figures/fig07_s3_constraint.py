@@ -1,4 +1,4 @@
-r"""Figure 7 — Muon + decoupled weight decay optimises over the spectral ball (S3, THEORY.md §4).
+r"""Figure 7 — Muon + decoupled weight decay optimises over the spectral ball (S3).
 
 (a) λ‖X_t‖_op/s against t for Lion-K (K = s‖·‖_*, β = 0.9, Nesterov) from ‖X₀‖_op = 4 with the exact
 polar factor and five-step Newton–Schulz presets, with the L1 entry envelope (S3.L1, dashed) and each

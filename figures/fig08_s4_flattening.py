@@ -1,4 +1,4 @@
-r"""Figure 8 — spectral flattening: Muon's step is set by the mean singular value (S4, THEORY.md §5).
+r"""Figure 8 — spectral flattening: Muon's step is set by the mean singular value (S4).
 
 (a) One-step descent thresholds found by bisection on the loss (markers) against the mean singular
 value σ̄ of the gradient, σ₁ = 1 fixed (``flattening`` problems, isotropic 𝓗 = L·Id and an anisotropic

@@ -1,6 +1,6 @@
 """muon-lab: a theory-verification laboratory for Muon-type (LMO-based) optimizers.
 
-The numerical core exported here (THEORY.md §0–§1):
+The numerical core exported here:
 
 * norms, duals and LMOs: :func:`get_norm` (lab.norms);
 * the polar factor and the Newton–Schulz family: :func:`polar`, :func:`newton_schulz`,

@@ -71,7 +71,7 @@ _SPECIALS = {
     "^": r"\textasciicircum{}",
 }
 
-# Symbols that appear in theorem texts and docstrings (THEORY.md style), as LaTeX math.
+# Symbols that appear in theorem texts and docstrings (the sources' style), as LaTeX math.
 _UNICODE_MATH = {
     "α": r"\alpha",
     "β": r"\beta",
@@ -1135,7 +1135,10 @@ def ledger_table(ledger_rows: list[Mapping[str, Any]] | None, known: set[str] = 
         [
             _claim_ref(str(r["claim"]), known),
             prose_tex(r.get("statement") or "--", strict=False),
-            tex_text(", ".join(r.get("experiments") or []) or "--", strict=False),
+            # long experiment names (conformance_optimizers) may break after an underscore
+            tex_text(", ".join(r.get("experiments") or []) or "--", strict=False).replace(
+                r"\_", r"\_\allowbreak{}"
+            ),
             tex_text(r.get("verdicts") or r.get("verdict") or "--", strict=False)
             if r.get("verdict") != "violated"
             else "\\textbf{" + tex_text(r.get("verdicts") or "violated", strict=False) + "}",

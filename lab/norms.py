@@ -1,6 +1,6 @@
 """Matrix norms, their duals and their linear minimisation oracles (LMOs).
 
-Conventions (THEORY.md §0).  For a norm ‖·‖ on R^{m×n} with dual
+Conventions.  For a norm ‖·‖ on R^{m×n} with dual
 ‖G‖_* = sup_{‖Z‖≤1} ⟨G, Z⟩ (⟨A, B⟩ = tr(AᵀB)), the LMO over the unit ball is
 
     lmo(G) = argmin_{‖D‖ ≤ 1} ⟨G, D⟩,   so   ⟨G, lmo(G)⟩ = −‖G‖_*   and   ‖lmo(G)‖ = 1  (G ≠ 0).

@@ -1,4 +1,4 @@
-"""LMO oracles: exact, Newton–Schulz, and injected-error (δ-inexact) oracles (THEORY.md §1.3).
+"""LMO oracles: exact, Newton–Schulz, and injected-error (δ-inexact) oracles.
 
 The contract the optimisers use:
 
@@ -12,7 +12,7 @@ The contract the optimisers use:
 * diagnostics: ``delta`` = ‖D − lmo(G)‖ (primal norm), ``alignment`` = ⟨G, D⟩/(−‖G‖_*) (1 when
   G = 0), ``overshoot`` = ‖D‖.
 
-**δ-inexact LMO (S1).**  If ‖D(G) − lmo(G)‖ ≤ δ < 1 then, for all G, H (THEORY §1.3):
+**δ-inexact LMO (S1).**  If ‖D(G) − lmo(G)‖ ≤ δ < 1 then, for all G, H:
 
     (a) ⟨G, D(G)⟩ ≤ −(1 − δ)‖G‖_*                     (tight for ``shrink``)
     (b) ‖D(G)‖ ≤ 1 + δ                                (tight for ``expand``)
@@ -317,7 +317,7 @@ class InexactOracle(Oracle):
 
 
 def inexact_oracle(base, delta, kind, *, check_finite: bool = True) -> Oracle:
-    """A δ-inexact oracle D = lmo(G) + E with ‖E‖ ≤ δ of the given kind (THEORY §1.3).
+    """A δ-inexact oracle D = lmo(G) + E with ‖E‖ ≤ δ of the given kind.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Orthogonalisation: the exact polar factor and the Newton–Schulz family (THEORY.md §1.1–§1.2).
+"""Orthogonalisation: the exact polar factor and the Newton–Schulz family.
 
 polar(G) = U Vᵀ for the thin SVD G = U Σ Vᵀ (pseudo-inverse sense: singular values at or below
 max(m, n)·eps·σ_max count as zero, so rank-deficient inputs give a partial isometry and polar(0) = 0).
@@ -272,7 +272,7 @@ def newton_schulz(
         Iterate on Gᵀ when m > n (the Gram matrix XXᵀ is then min(m, n)²); the result is the same
         in exact arithmetic.
     return_diagnostics : bool
-        Also return the inexactness measures of THEORY §1.2 (costs one SVD of G and the singular
+        Also return the inexactness measures of the source (costs one SVD of G and the singular
         values of D − polar(G) and of D; nothing extra is computed when False).
 
     Returns
@@ -422,7 +422,7 @@ def _ns_block(X, rows, owned, negate, buffers):
 
 
 def spectral_diagnostics(G, D) -> dict:
-    """Inexactness of D as an approximation of polar(G) (THEORY §1.2), batch-shaped arrays.
+    """Inexactness of D as an approximation of polar(G), batch-shaped arrays.
 
     delta_op = ‖D − polar(G)‖_op; delta_F = ‖D − polar(G)‖_F/√max(rank, 1);
     alignment = ⟨G, D⟩/‖G‖_* (defined as 1 when G = 0); overshoot = ‖D‖_op.
@@ -477,7 +477,7 @@ def ns_image(ell: float, steps: int, coefficients="jordan") -> tuple[float, floa
 
 
 def ns_delta(ell: float, steps: int, coefficients="jordan") -> float:
-    """Uniform bound δ_k(ℓ) = max_{x∈[ℓ,1]} |1 − p^(k)(x)| (THEORY §1.2), computed exactly.
+    """Uniform bound δ_k(ℓ) = max_{x∈[ℓ,1]} |1 − p^(k)(x)|, computed exactly.
 
     Method: a continuous function maps an interval onto an interval, so
     p^(k)([ℓ, 1]) = p_k(p_{k−1}(…p_1([ℓ, 1]))) is obtained by propagating the interval [lo, hi]

@@ -1,7 +1,7 @@
 """Polar Express schedules: greedy compositions of minimax odd polynomials (host-side scalars).
 
 Reference: N. Amsel, D. Persson, C. Musco, R. M. Gower, *The Polar Express: Optimal Matrix Sign
-Methods and Their Application to the Muon Algorithm*, arXiv 2505.16932 (THEORY.md §1.1).
+Methods and Their Application to the Muon Algorithm*, arXiv 2505.16932.
 
 The matrix iteration X ← aX + (bXXᵀ + c(XXᵀ)²)X applies the odd polynomial p(x) = ax + bx³ + cx⁵
 to every singular value.  If the normalised singular values lie in [ℓ, u], a step maps them into

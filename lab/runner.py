@@ -51,7 +51,7 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
   ``oracle_alignment_b{i}``, ``oracle_overshoot_b{i}`` from ``oracle.diagnostics``.
 * ``lion``: ``stationarity`` S(X) = Σ_i ‖∇_i F‖_* + (1/R_i)⟨∇_i F, X_i⟩ with the ball radius
   R_i = step_i/(η λ) (= s/λ; S = ‖∇F‖_* when λ = 0) and ``lyapunov`` H = F + Σ_i η/(1−β)·
-  (s_i‖M_i‖_* + λ⟨M_i, X_i⟩) with s_i = step_i/η and M the gradient-sign momentum (THEORY §4 L2).
+  (s_i‖M_i‖_* + λ⟨M_i, X_i⟩) with s_i = step_i/η and M the gradient-sign momentum.
   Convention: at checkpoint k the recorded M is the estimator of the step that *produced* X_k's
   successor (M_{k+1} paired with X_k), so H here is a diagnostic; the S3.L2 check pairs M_t with
   X_t itself (lab/experiments/s3.py).

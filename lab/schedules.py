@@ -5,7 +5,7 @@ runner's 0-based iterate count; S2's X_t → X_{t+1}) to a value: a Python float
 batch (one value per run).  Every hyperparameter of :mod:`lab.optimizers` is a schedule; a plain
 number or array given instead is wrapped in :func:`constant`.
 
-Schedules (THEORY §2 I3, §3):
+Schedules (§3):
 
 =====================  ==========================  ==========================================
 name                   value at step t             use
@@ -161,7 +161,7 @@ class Constant(Schedule):
 
 
 class Horizon(Schedule):
-    """v · T^(−a): a constant chosen from the horizon T (e.g. t* ∝ K^{−3/4} of THEORY I3)."""
+    """v · T^(−a): a constant chosen from the horizon T (e.g. t* ∝ K^{−3/4} of S1's I3)."""
 
     kind = "horizon"
 
@@ -183,7 +183,7 @@ class Horizon(Schedule):
 
 
 class Power(Schedule):
-    """v · (t + s)^(−a): the anytime step size η_t = η₀ t^(−a) (s = 0; THEORY I3 uses s = 0 with t ≥ 1)."""
+    """v · (t + s)^(−a): the anytime step size η_t = η₀ t^(−a) (s = 0; S1's I3 uses s = 0 with t ≥ 1)."""
 
     kind = "power"
 

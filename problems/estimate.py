@@ -1,4 +1,4 @@
-"""Trajectory estimates of layer-wise (L0, L1) smoothness (THEORY §2, I2; Gluon's procedure).
+"""Trajectory estimates of layer-wise (L0, L1) smoothness (I2; Gluon's procedure).
 
 Along a run, every layer i and step k gives a secant curvature and the gradient norm
 

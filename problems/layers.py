@@ -3,7 +3,7 @@
 These are the small-scale stand-ins for the NanoGPT experiments of S1: several blocks with their
 own norms, nonconvex, not globally L-smooth.  Per-layer (L0, L1) constants are not derivable in
 closed form, so ``BlockConstants.L/L0/L1`` are None and are estimated along trajectories with
-:func:`problems.estimate.estimate_l0_l1` (THEORY §2, I2).  What is known exactly is stated: f* and
+:func:`problems.estimate.estimate_l0_l1` (I2).  What is known exactly is stated: f* and
 a minimiser X* where the model is realisable, ρ per block.
 
 Forward and backward passes are batched matmuls: a batch of parameter tuples with leading axes

@@ -256,7 +256,7 @@ class OverparamLeastSquares(LeastSquaresBase):
 
 
 class ConstrainedLeastSquares(LeastSquaresBase):
-    """constrained_least_squares: f(X) = ½‖A X − B‖_F² with ‖X*‖_op > radius (THEORY §4, S3).
+    """constrained_least_squares: f(X) = ½‖A X − B‖_F² with ‖X*‖_op > radius (S3).
 
     Muon with decoupled weight decay λ and shape scale s solves min f s.t. ‖X‖_op ≤ s/λ.  Here
     A (p×m, p ≥ m) has full column rank, so f is μ-strongly convex and X* = A⁻¹-solution is unique;

@@ -5,7 +5,7 @@ Every problem here is a single-block quadratic
     f(X) = ½⟨X − X*, P (X − X*) Q⟩ + f*,      ∇f(X) = P (X − X*) Q,
 
 with P (m×m) and Q (n×n) symmetric positive semidefinite.  The Hessian is the Kronecker
-operator Q ⊗ P, whose eigenvalues are the products λ_i(P)λ_j(Q).  Hence, exactly (THEORY §0, §2, §5):
+operator Q ⊗ P, whose eigenvalues are the products λ_i(P)λ_j(Q).  Hence, exactly:
 
 * L_frobenius = λ_max(P) λ_max(Q)                 (‖∇f(X) − ∇f(Y)‖_F ≤ L ‖X − Y‖_F),
 * L_spectral = L_op = Σ_{i<r} λ_i(P) λ_i(Q),  r = min(m, n)
@@ -14,7 +14,7 @@ operator Q ⊗ P, whose eigenvalues are the products λ_i(P)λ_j(Q).  Hence, exa
 * μ (PL) = λ_min⁺(P) λ_min⁺(Q): the smallest positive Hessian eigenvalue; for a quadratic
   ‖∇f‖_F² ≥ 2μ (f − f*) holds with exactly this constant (equality along its eigenvector).
 
-References: THEORY.md §5 (S4, Kronecker-factored curvature model) and §2 (S1, L in spectral geometry).
+References: the source (S4, Kronecker-factored curvature model) and §2 (S1, L in spectral geometry).
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ class KroneckerQuadratic(KroneckerQuadraticBase):
 class IsotropicQuadratic(KroneckerQuadraticBase):
     """isotropic_quadratic: f(X) = (L/2)‖X − C‖_F².
 
-    Exact constants: L_frobenius = μ = L, L_spectral = L_op = L·min(m, n) (THEORY §2, example of I1),
+    Exact constants: L_frobenius = μ = L, L_spectral = L_op = L·min(m, n) (example of I1),
     X* = C, f* = 0.  ``c_scale`` = ‖C‖_F.
     """
 
@@ -289,7 +289,7 @@ class IsotropicQuadratic(KroneckerQuadraticBase):
 
 
 class Flattening(KroneckerQuadratic):
-    """flattening: a Kronecker quadratic whose start point has a designed gradient spectrum (THEORY §5).
+    """flattening: a Kronecker quadratic whose start point has a designed gradient spectrum.
 
     Curvature as in :class:`KroneckerQuadratic` (default isotropic, mu = L), A = U diag(a) Uᵀ,
     B = V diag(b) Vᵀ.  The start X⁰ = X* + U_k diag(e) V_kᵀ with e_i = g_i/(a_i b_i) is aligned with

@@ -182,7 +182,7 @@ class LogCosh(ProblemBase):
     L_frobenius = λ_max(AᵀA) (1 entrywise) and L_spectral = L_op = Σ_{i<min(m,n)} λ_i(AᵀA) (min(m, n)
     entrywise), both attained in the limit X → X*, Δ → 0.  As an (L0,L1) pair: (L, 0) globally —
     sech² = 1 − tanh² only shrinks where gradients grow, so no L1 > 0 lowers L0 uniformly.
-    Gradients are bounded: ‖∇f‖_F ≤ √λ_max(AᵀA)·√(p n) (‖tanh‖_∞ ≤ 1), the G of THEORY §3 P2.
+    Gradients are bounded: ‖∇f‖_F ≤ √λ_max(AᵀA)·√(p n) (‖tanh‖_∞ ≤ 1), the G of the source P2.
     Not PL globally (f grows linearly): mu = None.  B = A X_true, so f* = 0 and X* = A⁺B.
 
     Finite sum ("linear" mode, rows of A): h_i = a_i tanh(r_i)ᵀ; minibatch variance ≤ N n ‖A‖_F²/b

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import lab.sweeps
+from lab.cache import code_version
 from lab.experiments import load_all
 
 
@@ -22,11 +23,13 @@ class _Stop(Exception):
 
 
 def _salts(experiments, cache_dir):
+    """{experiment: the objects its first sweep's salt hashes} (the experiment stops there)."""
     real = lab.sweeps.code_version
     seen = {}
 
     def record(*objects):
-        raise _Stop(real(*objects))
+        real(*objects)
+        raise _Stop(objects)
 
     lab.sweeps.code_version = record
     try:
@@ -42,14 +45,17 @@ def _salts(experiments, cache_dir):
 
 def main(root: str, cache_dir: str, modules: list[str]) -> None:
     experiments = load_all()
-    baseline = _salts(experiments, cache_dir)
+    hashed = _salts(experiments, cache_dir)
+    # code_version reads the sources from disk at call time, so re-hashing the same objects after
+    # an edit gives exactly the key the experiment would compute now (without re-running it)
+    baseline = {name: code_version(*objects) for name, objects in hashed.items()}
     unchanged = {}
     for rel in modules:
         path = Path(root) / rel
         original = path.read_bytes()
         try:
             path.write_bytes(original + b"\n# an edit that changes nothing but the source text\n")
-            after = _salts(experiments, cache_dir)
+            after = {name: code_version(*objects) for name, objects in hashed.items()}
         finally:
             path.write_bytes(original)
         unchanged[rel] = sorted(name for name, salt in after.items() if baseline.get(name) == salt)

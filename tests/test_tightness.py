@@ -101,7 +101,7 @@ def test_lab_check_json_file_and_ledger_show_tightness(scratch_check, ratios, tm
     scratch_check("ZZ-tight", ratios)
     out = tmp_path / "verdicts.json"
     assert main(["check", "--only", "ZZ-tight", "--json", "--out", str(out)]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["worst_ratio"] for r in rows] == list(ratios)
     for r in rows:
         assert r["theorems"] == ["S1.lemma_a"] and r["tightness"] == max(ratios)

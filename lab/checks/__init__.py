@@ -43,7 +43,7 @@ __all__ = [
     "ledger",
 ]
 
-#: The four source documents (THEORY.md table).
+#: The four source documents .
 SOURCES = {
     "S1": "Shulgin, AlRashed, Orabona, Richtárik, Beyond the Ideal: Analyzing the Inexact Muon Update, "
     "arXiv 2510.19933",

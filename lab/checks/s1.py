@@ -1,4 +1,4 @@
-r"""S1 checks: the additive error model, I1 and I3 against measured runs (THEORY.md §1.3, §2).
+r"""S1 checks: the additive error model, I1 and I3 against measured runs.
 
 Every bound is evaluated by ``bounds.get(id)`` on the problem's certified constants (L_spectral,
 ρ, σ) and the run's own Δ₀; see :mod:`lab.experiments.s1` for the experiments.

@@ -20,7 +20,7 @@ from lab.checks import check
 from lab.experiments import get_experiment
 from lab.stats import Verdict, ratio_to_bound
 
-_SRC = "lab derivation (THEORY §1.1; exact identity), S1 inexact-oracle setting"
+_SRC = "lab derivation (exact identity), S1 inexact-oracle setting"
 _TOL = 1e-12
 
 

@@ -1,4 +1,4 @@
-r"""S2 checks: variance-reduced Muon (Chang, Liu, Yuan, arXiv 2509.15816; THEORY.md §3).
+r"""S2 checks: variance-reduced Muon (Chang, Liu, Yuan, arXiv 2509.15816).
 
 Every check runs an experiment of :mod:`lab.experiments.s2` and judges it against the lab's S2 bounds
 (``bounds/s2.py``, lab derivations consistent with S2) evaluated on the problems' certified

@@ -1,4 +1,4 @@
-r"""S2 schedule checks: horizon-free vs tuned horizon, and the rank scaling of N1 (THEORY.md §3).
+r"""S2 schedule checks: horizon-free vs tuned horizon, and the rank scaling of N1.
 
 Source: Chang, Liu, Yuan, arXiv 2509.15816; experiments in :mod:`lab.experiments.s2_schedules`.
 

@@ -1,4 +1,4 @@
-"""S3 checks — Muon + decoupled weight decay on the spectral ball (THEORY.md §4, ``bounds/s3.py``).
+"""S3 checks — Muon + decoupled weight decay on the spectral ball (``bounds/s3.py``).
 
 Each check runs an :mod:`lab.experiments.s3` experiment and compares measurements with bounds
 evaluated on certified constants (L = L_frobenius of the problem, r = min(m, n), the oracle's

@@ -1,4 +1,4 @@
-"""S4 checks — spectral flattening on quadratics (THEORY.md §5, ``bounds/s4.py``).
+"""S4 checks — spectral flattening on quadratics (``bounds/s4.py``).
 
 Exact identities (one-step thresholds) are compared with a stated relative tolerance of 1e-9 (the
 bisection brackets the threshold to ~1e-16 relative; the loss difference near the threshold is

@@ -661,6 +661,7 @@ def run_config(problem, optimizer, steps: int, kwargs: dict, members: int) -> di
             "gtol": kwargs["gtol"],
             "check_every": kwargs["check_every"],
             "rng_axes": [],
+            "seed_axis": None,
             "dual_norms": [n.describe() for n in norms],
             "batch_shape": [members],
         },

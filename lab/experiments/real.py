@@ -24,9 +24,10 @@ import os
 
 import numpy as np
 
-from lab.cache import Cache, code_version
+from lab.cache import Cache
 from lab.experiments import Experiment, check_options, experiment
 from lab.orthogonalization import newton_schulz, ns_delta, polar
+from lab.sweeps import PROJECT_PACKAGES, _resolve_cache, code_version
 
 __all__ = ["real_s1_coupling", "real_delta", "real_s2", "PRESETS", "K_STEPS", "run_grid"]
 
@@ -35,13 +36,8 @@ K_STEPS = (1, 2, 3, 5, 8)
 
 
 def _torch_modules():
-    import lab.oracles
-    import lab.orthogonalization
-    import lab.polar_express
-    import lab.torch.optim
-    import lab.torch.real
-
-    return (lab.torch.optim, lab.torch.real, lab.oracles, lab.orthogonalization, lab.polar_express)
+    """The code a training run can reach: the whole project (as every sweep's key; no hand-written list)."""
+    return PROJECT_PACKAGES
 
 
 def _one_run(config: dict) -> dict:
@@ -57,7 +53,7 @@ def _one_run(config: dict) -> dict:
 
 def run_grid(name: str, configs: list[dict], *, cache=True, n_jobs: int | None = None) -> list[dict]:
     """Every config's run, from the cache when present; missing runs computed (in parallel) and stored."""
-    store = Cache() if cache is True else (cache or None)
+    store = _resolve_cache(cache)  # True, False/None, a directory or a Cache, as run_sweep takes
     salt = code_version(*_torch_modules())
     keys = [Cache.key(name, c, salt) for c in configs]
     results: list = [None] * len(configs)
@@ -191,7 +187,7 @@ def real_delta(*, quick: bool = True, cache=True, mutation=None, **options) -> E
     """
     check_options(quick, mutation, options=options, name="real_delta")
     cfg = _delta_config(quick)
-    store = Cache() if cache is True else (cache or None)
+    store = _resolve_cache(cache)  # True, False/None, a directory or a Cache, as run_sweep takes
     salt = code_version(*_torch_modules(), _delta_rows, _delta_run)
     cols: dict[str, list] = {k: [] for k in ("delta", "bound", "x_min", "x_max", "step", "layer", "task")}
     for ti, task in enumerate(cfg["tasks"]):

@@ -1,4 +1,4 @@
-r"""S1 experiments: inexact LMO methods with an additive oracle error δ (THEORY.md §1.3, §2).
+r"""S1 experiments: inexact LMO methods with an additive oracle error δ.
 
 Source: Shulgin, AlRashed, Orabona, Richtárik, *Beyond the Ideal: Analyzing the Inexact Muon Update*,
 arXiv 2510.19933.  Every bound is a lab derivation (``bounds/s1.py``) evaluated on the problem's
@@ -209,7 +209,7 @@ def _lemma_compute(points):
 
 @experiment("s1_lemma")
 def s1_lemma(*, quick: bool = True, cache=True) -> Experiment:
-    """Lemma (a)(b)(c) of the additive error model (THEORY §1.3) on random inputs.
+    """Lemma (a)(b)(c) of the additive error model on random inputs.
 
     For every oracle (injected kinds × δ; Newton–Schulz presets × steps with their a-priori δ =
     ``ns_delta(ℓ, steps, preset)`` at the inputs' normalised spectral floor ℓ; the measured δ_op is
@@ -326,7 +326,7 @@ def _certified(m, n, dist, noise=None):
 
 @experiment("s1_i1")
 def s1_i1(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """I1 (THEORY §2): deterministic inexact LMO steps with a constant step t.
+    """I1: deterministic inexact LMO steps with a constant step t.
 
     Grid: kind ∈ {expand, shrink, random, adversarial} × δ × t × seeds, K steps of ``lmo_step``
     on ``isotropic_quadratic`` (8×6, d = 3, spectral geometry).  Measured, at every log-spaced
@@ -456,7 +456,7 @@ def _i3_config(quick):
 
 @experiment("s1_i3")
 def s1_i3(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """I3 (THEORY §2): stochastic EMA momentum, constant (t, α), Gaussian noise with exact σ.
+    """I3: stochastic EMA momentum, constant (t, α), Gaussian noise with exact σ.
 
     Grid: σ × δ (expand kind) × t × α × 20 seeds, K steps of Muon in the α-form on
     ``isotropic_quadratic`` (8×6, d = 1) with additive Gaussian noise E‖ξ‖_F² = σ², σ ∈ SIGMAS.

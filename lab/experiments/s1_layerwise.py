@@ -1,5 +1,5 @@
 r"""S1 layer-wise experiments: Gluon's adaptive steps with an inexact oracle, trajectory (L0, L1)
-estimates, the stochastic layer-wise bound I4, and the NS-step learning-rate shift (THEORY.md §2).
+estimates, the stochastic layer-wise bound I4, and the NS-step learning-rate shift.
 
 Source: Shulgin, AlRashed, Orabona, Richtárik, *Beyond the Ideal: Analyzing the Inexact Muon Update*,
 arXiv 2510.19933 (claims I2, I4 and the NanoGPT learning-rate shift); layer-wise (L0, L1)-smoothness and
@@ -231,7 +231,7 @@ def i2_step_bound(a, L0, L1, delta):
 
 @experiment("s1_i2")
 def s1_i2(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """I2 on the certified layer-wise problem: per-step decrease and sum bound (THEORY §2 I2).
+    """I2 on the certified layer-wise problem: per-step decrease and sum bound.
 
     measured (rows = kind × rule × δ × seed, k = 0…K): ``f`` (rows, K+1), ``a`` (rows, K+1, p),
     ``decrease`` f(X^k) − f(X^{k+1}) (rows, K), ``judged`` f(X^k) > REL_FLOOR·f(X^0) (rows, K),
@@ -337,7 +337,7 @@ def _estimate_compute(points):
 
 @experiment("s1_l0l1_estimate")
 def s1_l0l1_estimate(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """Trajectory (L0, L1) per layer against the certified constants (THEORY §2 I2, Gluon's procedure).
+    """Trajectory (L0, L1) per layer against the certified constants (Gluon's procedure).
 
     measured: ``L_hat`` (pairs, p) secant curvatures and ``a`` (pairs, p) = ‖∇_i f(X^{k+1})‖_* over
     every run and step with a positive step; ``envelope`` and ``expectile`` (p, 2) fitted (L0, L1).
@@ -454,7 +454,7 @@ def _i4_config(quick):
 
 @experiment("s1_i4")
 def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """I4 on the noisy certified problem; measured α*(δ), t*(δ) (THEORY §2 I4, S1.I4, S1.I4.opt).
+    """I4 on the noisy certified problem; measured α*(δ), t*(δ) (S1.I4, S1.I4.opt).
 
     measured (rows = δ × α × φ × seed): ``lhs`` (1/K)Σ_kΣ_i t_i a_i^k per row, ``lhs_mean`` its mean
     over the seeds per (δ, α, φ), ``metric`` (1/K)Σ_kΣ_i a_i^k/L1_i per row; ``alpha_opt`` per δ

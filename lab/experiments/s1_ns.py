@@ -1,6 +1,6 @@
 r"""S1 §1.1 experiment — the Newton–Schulz error recursion measured on singular values.
 
-Claim (``bounds.get("S1.NS.cubic")``, ``bounds.get("S1.NS.quintic")``; THEORY.md §1.1, metric
+Claim (``bounds.get("S1.NS.cubic")``, ``bounds.get("S1.NS.quintic")``, metric
 ``ns_error``, relation '=='): one odd-polynomial step maps the error e = 1 − x of every normalised
 singular value x = σ/‖G‖_F to
 
@@ -20,7 +20,7 @@ spectral error ‖NS_k(G) − polar(G)‖_op comes from :func:`lab.orthogonaliza
     on the measured e_{k−1} (one-step identity) and iterated from e₀ (k-fold map), so that a mutated
     theorem is evaluated exactly the way the real one is.
 
-Reference: Kovarik/Björck–Bowie Newton–Schulz iteration; THEORY.md §1.1–1.2.
+Reference: Kovarik/Björck–Bowie Newton–Schulz iteration.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-r"""S2 experiments: variance-reduced Muon (THEORY.md §3), measured against the lab's S2 bounds.
+r"""S2 experiments: variance-reduced Muon, measured against the lab's S2 bounds.
 
 Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15816.  Every bound
 is a lab derivation (``bounds/s2.py``) evaluated on the problem's certified constants (L_frobenius,
@@ -6,7 +6,7 @@ L_ms, σ² of the attached Gaussian noise, μ); the experiments only measure and
 with its bound or predicted exponent.
 
 Methods (exact polar oracle, EMA form, no Nesterov, no shape scale, M_1 = g_1), horizon-free
-schedules of THEORY §3 with t the 1-based step (:mod:`lab.schedules`):
+schedules of the source with t the 1-based step (:mod:`lab.schedules`):
 
 * ``muon``  η_t = η₀t^(−3/4), 1 − β_t = min(1, c_a t^(−1/2));
 * ``mvr1``  the same with γ_t = t^(−1/2);  ``mvr1_const``: constant γ (the γ-floor experiment);
@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 METHODS = ("muon", "mvr1", "mvr2")
-#: predicted exponents of E‖ε_T‖_F and ‖∇f(X_T)‖_F (THEORY §3, measured behaviour)
+#: predicted exponents of E‖ε_T‖_F and ‖∇f(X_T)‖_F (measured behaviour)
 PREDICTED = {"muon": -0.25, "mvr1": -0.25, "mvr2": -1.0 / 3.0, "mvr2_prev": -1.0 / 3.0}
 _MUTATIONS = (None, "double_step", "flip_momentum", "understate_constant", "wrong_sample")
 _OPT_MUTATIONS = ("double_step", "flip_momentum")
@@ -262,7 +262,7 @@ def _descent_config(quick):
 
 @experiment("s2_descent")
 def s2_descent(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """(D) per step, deterministic, exact polar (THEORY §3; ``bounds.get("S2.D")``).
+    """(D) per step, deterministic, exact polar (``bounds.get("S2.D")``).
 
     Claim: f(X_{t+1}) <= f(X_t) − η_t‖∇f(X_t)‖_* + 2η_t‖ε_t‖_* + (L r/2)η_t² for every step and any
     estimator M_t (ε_t = M_t − ∇f(X_t)), L the Frobenius smoothness, r = min(m, n).
@@ -469,7 +469,7 @@ def s2_tight(*, quick: bool = True, cache=True, mutation: str | None = None) -> 
     recursions give) holds with slack f(X_{T+1}) − f* only.
     "drift": start at distance 20, c_a = 0.3, η₀ = 0.02: the gradient direction is constant for
     many steps, ‖∇f(X_t) − ∇f(X_{t−1})‖_F = Lη_{t−1}√r, and the E-Muon / E-MVR1 drift term is
-    attained up to the recursion's β vs β² (THEORY §3 tightness remark).
+    attained up to the recursion's β vs β² (the source tightness remark).
 
     Returns measured/theoretical per config and method as :func:`s2_rates` (e_mean, e_bound,
     grad_dual_avg, anytime_bound, n_bound).
@@ -596,7 +596,7 @@ def _floor_config(quick):
 
 @experiment("s2_gamma_floor")
 def s2_gamma_floor(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
-    """MVR1 with a constant γ leaves an estimator-error floor ≈ γσ (THEORY §3).
+    """MVR1 with a constant γ leaves an estimator-error floor ≈ γσ.
 
     Derivation (the floor): with constant γ and a_t → 0 the correction terms γβ(ξ_t − ξ_{t−1})
     telescope under the EMA, ε_t = γξ_t + O(√a_t) (stochastic part) + drift, so E‖ε_t‖_F² →

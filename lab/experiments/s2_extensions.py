@@ -1,4 +1,4 @@
-r"""S2 extensions: one Muon step with an inexact oracle, and the MVR1 state recursion (THEORY.md §1.3, §3).
+r"""S2 extensions: one Muon step with an inexact oracle, and the MVR1 state recursion.
 
 Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15816, combined with S1's
 δ-inexact oracle model (Shulgin et al., arXiv 2510.19933).  The bounds are lab derivations

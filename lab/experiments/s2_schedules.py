@@ -1,6 +1,6 @@
 r"""S2 schedule experiments: horizon-free vs tuned fixed horizon, and the rank scaling of (D)/N1.
 
-Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15816; THEORY.md §3.
+Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15816.
 Methods: exact polar oracle, EMA form, no Nesterov, no shape scale, M_1 = g_1 (as
 :mod:`lab.experiments.s2`).  Index map: the runner's iterate k is S2's X_{k+1}; "after T steps" is
 iterate index T.
@@ -42,7 +42,7 @@ __all__ = ["s2_horizon_free", "s2_rank_scaling", "HF_METHODS", "RANKS"]
 
 HF_METHODS = ("muon", "mvr2")
 RANKS = (2, 4, 8)
-#: (η exponent, 1 − β exponent) of the horizon-free schedules (THEORY §3)
+#: (η exponent, 1 − β exponent) of the horizon-free schedules
 _EXPONENTS = {"muon": (0.75, 0.5), "mvr2": (2.0 / 3.0, 2.0 / 3.0)}
 _WRONG_ETA_EXPONENT = 3.0
 _HF_MUTATIONS = (None, "double_step", "wrong_exponent")
@@ -144,7 +144,7 @@ def _hf_config(quick):
 def s2_horizon_free(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Horizon-free schedules vs the best constant (η, α) tuned for each horizon T.
 
-    Claim (S2, THEORY §3): the horizon-free schedules attain the tuned fixed-horizon rate up to
+    Claim (S2): the horizon-free schedules attain the tuned fixed-horizon rate up to
     logarithmic factors (N1/N2 carry a 1 + ln T the tuned-horizon analysis does not).
 
     Returns

@@ -1,4 +1,4 @@
-r"""S3 experiments — Muon + decoupled weight decay is Lion-K on the spectral ball (THEORY.md §4).
+r"""S3 experiments — Muon + decoupled weight decay is Lion-K on the spectral ball.
 
 Chen, Li, Liu, *Muon Optimizes Under Spectral Norm Constraints* (arXiv 2506.15054): with
 K(M) = s‖M‖_* Lion-K is Muon with shape scale s and decoupled weight decay λ, and it solves

@@ -1,4 +1,4 @@
-r"""S3.L2.sharp: the discrete Lyapunov function of Muon + weight decay with exact cancellation (THEORY.md §4).
+r"""S3.L2.sharp: the discrete Lyapunov function of Muon + weight decay with exact cancellation.
 
 Chen, Li, Liu, *Muon Optimizes Under Spectral Norm Constraints* (arXiv 2506.15054); the discrete
 statement is a lab derivation (``bounds/s3.py``, ``S3.L2.sharp``).  Muon in buffer form, no Nesterov,

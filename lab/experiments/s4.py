@@ -1,4 +1,4 @@
-r"""S4 experiments — spectral flattening on quadratics (THEORY.md §5, ``bounds/s4.py``).
+r"""S4 experiments — spectral flattening on quadratics (``bounds/s4.py``).
 
 Nguyen et al., *Spectral Flattening Is All Muon Needs* (arXiv 2605.13079): Muon's maximal stable
 step scales with the mean singular value of the gradient, GD's with the largest curvature; Muon

@@ -1,6 +1,6 @@
 r"""S4 experiments — the spectral-smoothness descent model and the Kronecker convergence factor.
 
-Nguyen et al., *Spectral Flattening Is All Muon Needs* (arXiv 2605.13079); THEORY.md §5, ``bounds/s4.py``.
+Nguyen et al., *Spectral Flattening Is All Muon Needs* (arXiv 2605.13079), ``bounds/s4.py``.
 
 ``s4_spectral_model``
     Guaranteed-descent thresholds under F(W + Δ) <= F(W) + <G, Δ> + (L_op/2)‖Δ‖_op² (S4.muon.spectral_model:

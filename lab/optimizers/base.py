@@ -13,7 +13,7 @@ Interface
   batch member is an independent run; no operation mixes members.
 * ``gradient`` is a callable ``Params -> Params`` that evaluates **this step's sample** at any point:
   ``gradient(X)`` = ∇f(X; ξ_t).  One-gradient methods call it once, at the current iterate;
-  Muon-MVR2 calls it at X_t and at X_{t−1} with the same ξ_t (THEORY §3), which is why the step
+  Muon-MVR2 calls it at X_t and at X_{t−1} with the same ξ_t, which is why the step
   receives a function rather than an array.  :func:`gradient_fn` builds it from a problem:
   ``problem.grad`` (deterministic) or ``lambda X: problem.stochastic_grad(X, problem.sample(rng))``
   with the sample drawn once per step.
@@ -63,7 +63,7 @@ __all__ = [
 Params = tuple  # tuple of (*batch, m_i, n_i) arrays, one per block
 GradientFn = Callable[[Params], Params]
 
-#: Learning-rate shape scales for an A×B block (A = rows = fan-out), THEORY §0.
+#: Learning-rate shape scales for an A×B block (A = rows = fan-out).
 SHAPE_SCALES = ("original", "match_rms_adamw", "none")
 
 

@@ -6,7 +6,7 @@ Every block i has its own norm ‖·‖_(i) (its oracle) and step size t_i:
 
 * **Scion** (Pethick et al., arXiv 2502.07529): t_i = η_t · b_i with per-block multipliers b_i (the
   radii), momentum in Scion's form M ← (1−α)M + αg.
-* **Gluon** (Riabinin et al., arXiv 2505.13416; THEORY §2 I2): for layer-wise (L0, L1)-smooth f,
+* **Gluon** (Riabinin et al., arXiv 2505.13416): for layer-wise (L0, L1)-smooth f,
   ‖∇_i f(X) − ∇_i f(Y)‖_(i)* ≤ (L_i⁰ + L_i¹ a_i(X)) ‖X_i − Y_i‖_(i), a_i = ‖∇_i f(X)‖_(i)*, the
   **δ-aware** adaptive step
 
@@ -15,7 +15,7 @@ Every block i has its own norm ‖·‖_(i) (its oracle) and step size t_i:
   guarantees f(X^{k+1}) ≤ f(X^k) − Σ_i (1−δ_i)²/(2(1+δ_i)²) · a_i²/(L_i⁰ + L_i¹ a_i) for a δ_i-inexact
   oracle (lab derivation consistent with S1: the exact method's iteration count times
   ((1+δ)/(1−δ))²).  The **δ-agnostic** step t_i = a_i/(L_i⁰ + L_i¹ a_i) is the exact method's choice;
-  under large δ it loses monotone descent (THEORY §2 checks).  a_i is measured on the oracle's input
+  under large δ it loses monotone descent (the source checks).  a_i is measured on the oracle's input
   (the gradient when β = 0): ``dual="exact"`` computes ‖M_i‖_(i)* (an SVD for the spectral norm),
   ``dual="inner"`` uses −⟨M_i, D_i⟩ (free; equals ‖M_i‖_* for the exact LMO).
 """
@@ -188,7 +188,7 @@ def gluon(
     lr=1.0,
     momentum_init: str = "zero",
 ) -> GluonOptimizer:
-    """Gluon with the δ-aware (default) or δ-agnostic adaptive step of THEORY §2 I2.
+    """Gluon with the δ-aware (default) or δ-agnostic adaptive step of S1's I2.
 
     Parameters
     ----------

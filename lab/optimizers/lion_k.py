@@ -1,6 +1,6 @@
 """Lion-K with spectral K (S3: Chen, Li, Liu, "Muon Optimizes Under Spectral Norm Constraints", 2506.15054).
 
-Lion-K (Chen, Liu et al.), with β_p the momentum decay and β_n the Nesterov mix (THEORY §4):
+Lion-K (Chen, Liu et al.), with β_p the momentum decay and β_n the Nesterov mix:
 
     M_{t+1} = β_p M_t − (1 − β_p) ∇F(X_t)
     M̃      = β_n M_{t+1} − (1 − β_n) ∇F(X_t)

@@ -1,6 +1,6 @@
 """The LMO optimizer family and the deterministic normalised steepest-descent step.
 
-One step of every method in this family (THEORY §0, §2, §3), for each block i:
+One step of every method in this family, for each block i:
 
     g_t   = gradient(X_t)                          (this step's sample)
     M_t   = estimator(g_t, …)                      (none / EMA / sum / Scion α / MVR1 / MVR2)
@@ -177,7 +177,7 @@ def lmo_step(lr, *, oracle="exact") -> LMOOptimizer:
     """Deterministic normalised steepest descent in any norm: X ← X + t·D, D = oracle(∇f(X)).
 
     With the exact LMO of a norm ‖·‖ this is steepest descent with ‖X_{k+1} − X_k‖ = t.
-    Guarantee (THEORY §2, I1, lab derivation consistent with S1): for f L-smooth in (‖·‖, ‖·‖_*)
+    Guarantee (I1, lab derivation consistent with S1): for f L-smooth in (‖·‖, ‖·‖_*)
     and a δ-inexact oracle, f(X_{k+1}) ≤ f(X_k) − t(1−δ)‖∇f(X_k)‖_* + (L/2)t²(1+δ)², hence
     min_k ‖∇f(X_k)‖_* ≤ Δ₀/((1−δ)tK) + Lt(1+δ)²/(2(1−δ)).
 

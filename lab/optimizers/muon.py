@@ -1,6 +1,6 @@
 """Muon: momentum, then the (approximate) spectral LMO, with the code conventions as options.
 
-Algorithm (torch.optim.Muon, K. Jordan's muon.py; THEORY §0), per block of shape A×B:
+Algorithm (torch.optim.Muon, K. Jordan's muon.py), per block of shape A×B:
 
     M_t = momentum(M_{t−1}, g_t)                  "ema" (lerp), "sum" (heavy ball) or "alpha" (Scion)
     N_t = (1 − β)g_t + βM_t  if nesterov else M_t
@@ -61,7 +61,7 @@ def muon(
     block_lr : per-block step multipliers (a sequence, one per block) or one for all.
 
     Guarantees: with exact polar, EMA, no Nesterov, constant β and no decay this is S2's Muon, for
-    which THEORY §3 states the descent inequality (D) and the anytime rate N1 (lab derivations).
+    which the source states the descent inequality (D) and the anytime rate N1 (lab derivations).
     """
     check_choice("momentum", momentum, MOMENTUM_FORMS)
     check_flag("nesterov", nesterov)

@@ -9,7 +9,7 @@ Both methods take X_{t+1} = X_t − η_t·polar(M_t) (here X_t + η_t·oracle(M_
 * **Muon-MVR2** (two gradients per step on the SAME sample; stores X_{t−1}):
   M_t = g_t + β_t (M_{t−1} − ∇f(X_{t−1}; ξ_t))   (STORM); M_1 = g_1.
 
-Guarantees (THEORY §3, lab derivations consistent with S2): descent (D) with exact polar; estimator
+Guarantees (lab derivations consistent with S2): descent (D) with exact polar; estimator
 recursions (E-Muon), (E-MVR2); anytime rates N1 (Õ(T^{−1/4}), MVR1) and N2 (Õ(T^{−1/3}), MVR2) with
 η_t = η₀ t^{−3/4}, 1 − β_t = min(1, c t^{−1/2}) (MVR1) and η_t = η₀ t^{−2/3}, 1 − β_t = min(1, c t^{−2/3})
 (MVR2) — see :mod:`lab.schedules`.

@@ -1,7 +1,7 @@
 """Gradient estimators (momentum transforms) shared by the LMO optimizers.
 
 Each estimator turns the step's gradient g_t (and, for MVR2, a second evaluation of the same sample)
-into the oracle's input.  Conventions (THEORY §0): β is the weight on the *old* estimate (Muon's
+into the oracle's input.  Conventions: β is the weight on the *old* estimate (Muon's
 0.95), α = 1 − β the weight on the fresh gradient (Scion's "momentum").
 
 =================  =====================================================  ==========================
