@@ -26,7 +26,17 @@ from matplotlib.figure import Figure
 
 from figures import style
 from figures.registry import script_main
+from lab.cache import Cache, code_version
 from lab.experiments import Experiment
+from lab.orthogonalization import (
+    NS_PRESETS,
+    newton_schulz,
+    ns_delta,
+    resolve_coefficients,
+    spectral_diagnostics,
+)
+from lab.random import RNG
+from lab.sweeps import default_code, project_version
 
 NAME = "fig01_newton_schulz"
 CAPTION = (
@@ -58,8 +68,6 @@ def geometric_spectrum_matrices(kappas, shape, seed: int) -> np.ndarray:
     per κ, derived from ``seed`` and κ), with the signs fixed so that the factorisation is
     unique.  Returns a (len(kappas), m, n) float64 array.
     """
-    from lab.random import RNG
-
     m, n = shape
     r = min(m, n)
     out = []
@@ -84,8 +92,6 @@ def compute(cfg: dict) -> dict[str, np.ndarray]:
     which is the k-step iteration operation by operation; the last X_K is checked against a
     direct ``newton_schulz(G, K, preset)`` call.  The diagnostics of all k are one batched call.
     """
-    from lab.orthogonalization import newton_schulz, ns_delta, resolve_coefficients, spectral_diagnostics
-
     steps = cfg["steps"]
     uniform = np.array(
         [[[ns_delta(ell, k, p) for k in range(steps + 1)] for p in cfg["presets"]] for ell in cfg["ells"]]
@@ -112,9 +118,6 @@ def compute(cfg: dict) -> dict[str, np.ndarray]:
 
 def results(quick: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
     """The configuration and its numbers, from the on-disk cache (computed and stored when missing)."""
-    from lab.cache import Cache, code_version
-    from lab.sweeps import default_code, project_version
-
     cfg = config(quick)
     # the whole project and this module, as every sweep's key (no hand-written module list)
     salt = code_version(*default_code(compute))
@@ -130,8 +133,6 @@ def results(quick: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def _schedule_length(preset: str) -> int | None:
-    from lab.orthogonalization import NS_PRESETS
-
     rows = NS_PRESETS[preset].shape[0]
     return rows if rows > 1 else None
 

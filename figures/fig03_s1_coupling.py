@@ -21,6 +21,10 @@ from matplotlib.ticker import NullFormatter
 
 from figures import style
 from figures.registry import script_main
+from lab.claims.inexact_lmo.i1 import i1_argmins
+from lab.claims.inexact_lmo.i3 import i3_optima
+from lab.experiments import get_experiment
+from lab.stats import argmin_with_uncertainty
 
 NAME = "fig03_s1_coupling"
 CAPTION = (
@@ -99,9 +103,6 @@ def _argmin_marks(ax, am, y, color="#56B4E9", label="measured argmin (95% CI)"):
 
 
 def draw(i1, ns, i3):
-    from lab.checks.s1 import _i1_argmins, _i3_optima
-    from lab.stats import argmin_with_uncertainty
-
     fig = Figure(figsize=(style.DOUBLE, 0.66 * style.DOUBLE))
     axes = fig.subplots(2, 2)
     # (a) t × δ, expand
@@ -122,7 +123,7 @@ def draw(i1, ns, i3):
         linestyle=STYLE_A,
         label=r"predicted $t^*(\delta)=\sqrt{2\Delta_0/(LK)}/(1+\delta)$",
     )
-    _argmin_marks(ax, _i1_argmins(i1, k), deltas)
+    _argmin_marks(ax, i1_argmins(i1, k), deltas)
     ax.set_xlabel(r"step size $t$")
     ax.set_ylabel(r"oracle error $\delta$ (expand)")
     ax.set_title(rf"(a) I1, expand oracle, $K={i1.meta['steps']}$", fontsize="medium")
@@ -171,7 +172,7 @@ def draw(i1, ns, i3):
         linewidth=0.9,
         label=r"bound's $\alpha^*(\delta)\propto(1+\delta)^{1/2}$",
     )
-    _argmin_marks(ax, [o[1] for o in _i3_optima(i3, s)], d3)
+    _argmin_marks(ax, [o[1] for o in i3_optima(i3, s)], d3)
     ax.set_xlabel(r"$\alpha = 1-\beta$ (weight on the fresh gradient)")
     ax.set_ylabel(r"oracle error $\delta$ (expand)")
     ax.set_title(
@@ -199,8 +200,6 @@ def draw(i1, ns, i3):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 3 into ``out_dir``; returns the PDF and PNG paths."""
-    from lab.experiments import get_experiment
-
     i1 = get_experiment("s1_i1")(quick=quick)
     ns = get_experiment("s1_i1_ns")(quick=quick)
     i3 = get_experiment("s1_i3")(quick=quick)

@@ -17,6 +17,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
 
 NAME = "fig04_teacher_student"
 CAPTION = (
@@ -26,8 +27,6 @@ CAPTION = (
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
-    from lab.experiments import get_experiment
-
     e = get_experiment("s1_ns_lr_shift")(quick=quick)
     m, _ = e
     cfg = e.meta["config"]

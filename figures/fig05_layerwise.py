@@ -16,6 +16,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
 
 NAME = "fig05_layerwise"
 CAPTION = (
@@ -26,8 +27,6 @@ CAPTION = (
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
-    from lab.experiments import get_experiment
-
     est = get_experiment("s1_l0l1_estimate")(quick=quick)
     i2 = get_experiment("s1_i2")(quick=quick)
     me, te = est

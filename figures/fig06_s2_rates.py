@@ -25,6 +25,8 @@ from matplotlib.patches import Patch
 
 from figures import style
 from figures.registry import script_main
+from lab.claims.variance_reduction.rates import rate_slopes
+from lab.experiments import get_experiment
 
 NAME = "fig06_s2_rates"
 CAPTION = (
@@ -48,8 +50,6 @@ def _band(ax, T, Y, st):
 
 
 def draw(rates, pl):
-    from lab.checks.s2 import rate_slopes
-
     fig, axes = style.figure("double", aspect=0.62, nrows=2, ncols=2)
     (ax_e, ax_g), (ax_p1, ax_p2) = axes
     m, th = rates.measured, rates.theoretical
@@ -117,8 +117,6 @@ def draw(rates, pl):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 6 into ``out_dir``; returns the PDF and PNG paths."""
-    from lab.experiments import get_experiment
-
     rates = get_experiment("s2_rates")(quick=quick)
     pl = get_experiment("s2_pl")(quick=quick)
     with style.context():

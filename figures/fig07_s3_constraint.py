@@ -20,6 +20,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
 
 NAME = "fig07_s3_constraint"
 CAPTION = (
@@ -140,8 +141,6 @@ def draw(entry, constrained, lyap):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 7 into ``out_dir``; returns the PDF and PNG paths."""
-    from lab.experiments import get_experiment
-
     entry = get_experiment("s3_entry")(quick=quick)
     constrained = get_experiment("s3_constrained")(quick=quick)
     lyap = get_experiment("s3_lyapunov")(quick=quick)

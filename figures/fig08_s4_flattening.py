@@ -18,9 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
+from lab.stats import slope_ci
 
 NAME = "fig08_s4_flattening"
 CAPTION = (
@@ -36,8 +39,6 @@ GROWTH_CAP = 1e6
 
 def _plain_log_ticks(axis, values):
     """Label a short log axis at 1, 2, 3, 5 x 10^k in plain numbers (one decade gets one label otherwise)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
-
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
@@ -48,8 +49,6 @@ def _plain_log_ticks(axis, values):
 
 
 def draw(thr, div, flo):
-    from matplotlib.ticker import NullFormatter
-
     fig, axes = style.figure("double", aspect=0.36, nrows=1, ncols=3)
     ax = axes[0]
     m, th = thr
@@ -146,8 +145,6 @@ def draw(thr, div, flo):
     ax.plot(etas, Y.mean(axis=0), color=MUON_C, marker="o", label="tail mean of $F-F^*$ (per seed, mean)")
     level = np.array([th["level"][eta == x][0] for x in etas])
     style.bound_line(ax, etas, level, label=r"certified level $B(\eta)\propto\eta^2$")
-    from lab.stats import slope_ci
-
     ci = slope_ci(etas, Y, th["window"], rng=0)
     style.annotate_slope(ax, ci.slope, 2, ci=(ci.lo, ci.hi), xy=(0.04, 0.9), va="top")
     ax.set_xscale("log")
@@ -163,8 +160,6 @@ def draw(thr, div, flo):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 8 into ``out_dir``; returns the PDF and PNG paths."""
-    from lab.experiments import get_experiment
-
     thr = get_experiment("s4_thresholds")(quick=quick)
     div = get_experiment("s4_divergence")(quick=quick)
     flo = get_experiment("s4_floor")(quick=quick)

@@ -20,6 +20,8 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
+from lab.stats import argmin_with_uncertainty, slope_ci
 
 NAME = "fig09_x_mvr_inexact"
 CAPTION = (
@@ -37,8 +39,6 @@ def _delta_of(label, m):
 
 
 def draw(rates, grid):
-    from lab.stats import argmin_with_uncertainty, slope_ci
-
     fig, (ax_t, ax_s, ax_d) = style.figure("double", aspect=0.32, nrows=1, ncols=3)
     window = rates.theoretical["window"]
     colors = ["k", "#0072B2", "#56B4E9", "#009E73", "#D55E00", "#CC79A7"]
@@ -113,8 +113,6 @@ def draw(rates, grid):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 9 into ``out_dir``; returns the PDF and PNG paths."""
-    from lab.experiments import get_experiment
-
     rates = get_experiment("x_mvr_rates")(quick=quick)
     grid = get_experiment("x_mvr_grid")(quick=quick)
     with style.context():

@@ -18,6 +18,8 @@ from matplotlib.ticker import NullFormatter
 
 from figures import style
 from figures.registry import script_main
+from lab.claims.real_data import coupling_optima
+from lab.experiments import get_experiment
 
 NAME = "fig10_real_coupling"
 CAPTION = (
@@ -28,9 +30,6 @@ REAL = True
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    from lab.checks.real import coupling_optima
-    from lab.experiments import get_experiment
-
     exp = get_experiment("real_s1_coupling")(quick=quick)
     opt = coupling_optima(exp)
     ks = np.asarray(exp.meta["k"])

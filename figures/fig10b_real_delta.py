@@ -17,6 +17,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
 
 NAME = "fig10b_real_delta"
 CAPTION = (
@@ -28,8 +29,6 @@ REAL = True
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    from lab.experiments import get_experiment
-
     exp = get_experiment("real_delta")(quick=quick)
     m, bound = exp.measured, exp.theoretical["bound"]
     tasks = list(exp.meta["tasks"])

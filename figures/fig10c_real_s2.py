@@ -15,6 +15,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
+from lab.experiments import get_experiment
 
 NAME = "fig10c_real_s2"
 CAPTION = (
@@ -37,8 +38,6 @@ def _band(Y, n_boot=2000, seed=0):
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    from lab.experiments import get_experiment
-
     exp = get_experiment("real_s2")(quick=quick)
     tasks = list(exp.meta["tasks"])
     with style.context():

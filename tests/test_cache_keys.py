@@ -28,7 +28,7 @@ CHILD = Path(__file__).with_name("_cache_key_child.py")
 
 #: The application layer: code that turns results into verdicts, tables and commands.  It is
 #: covered by the salt too (the safe choice), but the test edits the engine the runs execute.
-_APPLICATION = ("lab/experiments/", "lab/checks/", "lab/commands/", "lab/bench/", "lab/cli.py",
+_APPLICATION = ("lab/experiments/", "lab/checks/", "lab/claims/", "lab/commands/", "lab/bench/", "lab/cli.py",
                 "lab/appendix.py", "lab/__main__.py")
 
 
@@ -37,7 +37,7 @@ def _engine_modules() -> list[str]:
     for pkg in PACKAGES:
         for path in sorted((REPO / pkg).rglob("*.py")):
             rel = path.relative_to(REPO).as_posix()
-            if not rel.startswith(_APPLICATION) or rel == "lab/checks/mutations.py":
+            if not rel.startswith(_APPLICATION) or rel == "lab/claims/mutations.py":
                 files.append(rel)
     return files
 
@@ -59,7 +59,7 @@ def salts(tmp_path_factory):
 
 #: Experiments that key no sweep through run_sweep: reference computations that are not cached
 #: (conformance, the weight-decay floor) and the real-data grids, whose own per-run keys hash the
-#: same project packages (lab.experiments.real).
+#: same project packages (lab.claims.real_data).
 NOT_SWEPT_PREFIXES = ("conformance", "real_", "x_wd")
 
 
@@ -76,7 +76,7 @@ def test_every_engine_edit_rekeys_every_experiment(salts):
 def test_the_engine_list_is_not_empty_and_covers_the_known_stale_cases():
     modules = _engine_modules()
     for rel in ("lab/norms.py", "lab/oracles.py", "lab/optimizers/base.py", "lab/schedules.py",
-                "lab/checks/mutations.py", "problems/quadratic.py", "bounds/s3.py"):
+                "lab/claims/mutations.py", "problems/quadratic.py", "bounds/s3.py"):
         assert rel in modules
 
 

@@ -10,7 +10,7 @@ import pytest
 import bounds
 import lab.checks as checks
 import problems
-from lab.checks.mutations import DoubledStep, FlippedMomentum, mutate, understate
+from lab.claims.mutations import DoubledStep, FlippedMomentum, mutate, understate
 from lab.optimizers import gradient_fn, muon
 from lab.stats import Verdict
 

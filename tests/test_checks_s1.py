@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import lab.checks as checks
+from lab.claims.inexact_lmo.i1 import s1_i1
 
 
 def test_bound_checks_report_where():
@@ -18,7 +19,5 @@ def test_bound_checks_report_where():
 
 
 def test_bad_mutation_rejected():
-    from lab.experiments.s1 import s1_i1
-
     with pytest.raises(ValueError, match="mutation must be one of"):
         s1_i1(quick=True, mutation="flip_momentum")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lab.checks.s2_schedules import ratio_slope_ci
-from lab.experiments.s2_schedules import s2_horizon_free, s2_rank_scaling
+from lab.claims.variance_reduction.schedules import ratio_slope_ci, s2_horizon_free, s2_rank_scaling
 
 
 @pytest.mark.parametrize("fn", [s2_horizon_free, s2_rank_scaling])

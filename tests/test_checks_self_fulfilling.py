@@ -19,9 +19,12 @@ import importlib
 import numpy as np
 import pytest
 
+import lab.claims.weight_decay.constraint as constraint_claims
 import lab.orthogonalization as ortho
 from lab.checks import get_check
-from lab.checks.s2 import _ratio_with_zeros
+from lab.claims.variance_reduction._shared import SLOPE_MAX_WIDTH, _ratio_with_zeros
+from lab.claims.variance_reduction.rates import fit_window
+from lab.stats import Verdict, slope_ci
 
 # the module, not the factory function of the same name that lab.optimizers exports
 gluon_module = importlib.import_module("lab.optimizers.gluon")
@@ -103,9 +106,7 @@ def test_nan_at_a_zero_bound_is_never_a_pass():
 
 
 def test_s3_rows_are_vacuous_when_no_iterate_enters_the_ball(monkeypatch, fresh_cache):
-    import lab.checks.s3 as s3
-
-    real = s3.get_experiment
+    real = constraint_claims.get_experiment
 
     def never_inside(name):
         fn = real(name)
@@ -117,7 +118,7 @@ def test_s3_rows_are_vacuous_when_no_iterate_enters_the_ball(monkeypatch, fresh_
 
         return run
 
-    monkeypatch.setattr(s3, "get_experiment", never_inside)
+    monkeypatch.setattr(constraint_claims, "get_experiment", never_inside)
     got = {v.claim: v for v in get_check("S3-constrained-optimum").run(quick=True)}
     for claim in ("S3-constrained-optimum[feasibility]", "S3-constrained-optimum[sandwich]"):
         assert got[claim].verdict == "inconclusive"
@@ -134,9 +135,6 @@ def test_s4_invariant_level_is_judged_after_entry(fresh_cache):
 
 
 def test_s2_slopes_fit_window_skips_a_transient_and_is_judged_without_tolerance():
-    from lab.checks.s2 import SLOPE_MAX_WIDTH, fit_window
-    from lab.stats import Verdict, slope_ci
-
     rng = np.random.default_rng(5)
     T = np.unique(np.round(np.logspace(0, 4, 80)))
     # exponent -1/4 after a transient (gone by T ~ 300) that bends the curve early on

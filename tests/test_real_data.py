@@ -1,4 +1,4 @@
-"""Real-data plumbing of lab.torch.real and lab.experiments.real: data, determinism, caching, figures."""
+"""Real-data plumbing of lab.torch.real and lab.claims.real_data: data, determinism, caching, figures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the real-data experiments need the optional [torch] extra")
 pytest.importorskip("sklearn", reason="the digits data set ships with scikit-learn (the [torch] extra)")
 
-import lab.experiments.real as real  # noqa: E402
+import lab.claims.real_data as real  # noqa: E402
 from figures.registry import discover  # noqa: E402
 from lab.cache import Cache  # noqa: E402
 from lab.commands import figures as figures_command  # noqa: E402

@@ -48,10 +48,8 @@ def test_an_inexact_polar_changes_the_muon_row_only():
 
 
 def test_the_old_name_and_tuple_unpacking_still_work():
-    from lab.experiments.s4 import bisect_thresholds
-
     P, Q, Xs, W = _instances(B=2)
-    G, dirs, lo, hi = bisect_thresholds(P, Q, Xs, W, th.exact_polar)
+    G, dirs, lo, hi = th.bisect_thresholds(P, Q, Xs, W, th.exact_polar)
     np.testing.assert_array_equal(lo, th.descent_thresholds(P, Q, Xs, W).lo)
     assert dirs.shape == (2, 2, 6, 4) and G.shape == (2, 6, 4)
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lab.claims._legacy_load import import_claim_modules
 from lab.stats import Verdict
 
 __all__ = [
@@ -181,6 +182,7 @@ def load_all() -> dict[str, Check]:
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_") and info.name not in ("mutations",):
             importlib.import_module(f"{__name__}.{info.name}")
+    import_claim_modules()
     return CHECKS
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lab.claims._legacy_load import import_claim_modules
 from lab.results import record
 from lab.sweeps import PROJECT_PACKAGES
 
@@ -97,6 +98,7 @@ def load_all() -> dict[str, Callable[..., Experiment]]:
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"{__name__}.{info.name}")
+    import_claim_modules()
     return EXPERIMENTS
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.checks.mutations import mutate
+from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon
 from lab.oracles import inexact_oracle
 from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, run, start, value

@@ -20,7 +20,7 @@ import numpy as np
 
 import bounds
 import problems
-from lab.checks.mutations import mutate
+from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon, muon_mvr1, muon_mvr2
 from lab.oracles import inexact_oracle
 from lab.schedules import anytime_beta, power

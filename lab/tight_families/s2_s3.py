@@ -17,7 +17,7 @@ import functools
 import numpy as np
 
 import problems
-from lab.checks.mutations import mutate
+from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon
 from lab.oracles import exact_lmo, inexact_oracle
 from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, start, value
