@@ -233,7 +233,7 @@ def muon_level() -> Theorem:
         reference=_REF,
         proof_sketch=_doc(muon_level),
         example=dict(Delta0=1.0, L_op=2.0, mu=0.2, eta=0.1),
-        notes="the floor level B(eta) is the invariant level of lab/experiments/s4.py (S4-eta2-floor)",
+        notes="the floor level B(eta) is the invariant level of the s4_floor experiment (S4-eta2-floor)",
     )
 
 

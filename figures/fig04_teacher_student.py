@@ -4,7 +4,7 @@ Muon (EMA β = 0.95, Nesterov) with a k-step Newton–Schulz oracle on ``teacher
 minibatch gradients: the full-batch loss averaged over the last 10 % of the steps against the learning
 rate, one panel per NS preset and one curve per k (median over seeds, 25–75 % band), with the exact
 polar factor as a reference and the measured optimum (:func:`lab.stats.argmin_with_uncertainty`,
-bootstrap 95 % interval) marked.  Data: :func:`lab.experiments.s1_layerwise.s1_ns_lr_shift`.
+bootstrap 95 % interval) marked.  Data: :func:`lab.claims.layerwise.lr_shift.s1_ns_lr_shift`.
 
 Run ``python -m figures.fig04_teacher_student`` or ``lab figures fig04``.
 """

@@ -5,7 +5,7 @@ L̂_i = ‖∇_i f(X^{k+1}) − ∇_i f(X^k)‖_*/‖X_i^{k+1} − X_i^k‖ agai
 the envelope fit of :func:`problems.estimate.estimate_l0_l1` and the certified line L0_i + L1_i a
 (which must lie above every point).  (c) f(X^k) for the δ-aware step t_i = (1−δ)a_i/((1+δ)²(L0_i+L1_i a_i))
 (solid) and the δ-agnostic t_i = a_i/(L0_i+L1_i a_i) (dashed) under the adversarial oracle, several δ
-(median over seeds).  Data: :mod:`lab.experiments.s1_layerwise` (``s1_l0l1_estimate``, ``s1_i2``).
+(median over seeds).  Data: :mod:`lab.claims.layerwise` (``s1_l0l1_estimate``, ``s1_i2``).
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ REAL = True
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    import torch  # optional heavy dependency (the [torch] extra)
+    import torch  # lazy: optional heavy dependency (the [torch] extra)
 
-    from lab.torch.parity import PARITY_CONFIGS, parity_run
+    from lab.torch.parity import PARITY_CONFIGS, parity_run  # lazy: imports torch
 
     torch.set_num_threads(1)
     steps = 10 if quick else 50

@@ -15,7 +15,7 @@ Two sources feed the number:
   of performance-estimation (PEP) by search instead of a semidefinite program: random points of the
   box, then batched local refinement (random perturbations around the incumbent in a shrinking
   radius).  Runs use the lab's own optimizers, oracles and problems, so a code bug moves the searched
-  ratio (``mutation``: a planted bug of :mod:`lab.checks.mutations`; the search must then exceed 1).
+  ratio (``mutation``: a planted bug of :mod:`lab.claims.mutations`; the search must then exceed 1).
 
 Every family measures a ratio that is <= 1 exactly when the theorem's inequality holds.  Descent-type
 bounds ``m <= -P + Q`` (P, Q >= 0) are judged in *excess form* ``(m + P)/Q``, where ``-P`` is the
@@ -261,7 +261,7 @@ class Family:
     categories : the discrete choices (oracle kind, shape ...), each a dict; searched exhaustively.
     ratio : ``ratio(params, category, mutation) -> (ratios (N,), extras {name: (N,)})`` for arrays of
         N candidates; a non-finite measurement gives +inf.
-    mutations : planted bugs (``lab.checks.mutations``) the family can run.
+    mutations : planted bugs (``lab.claims.mutations``) the family can run.
     """
 
     theorem: str
@@ -339,7 +339,7 @@ def search(theorem: str, *, budget: int = BUDGET["full"], seed: int = 0, mutatio
     theorem : a theorem id with a search family (:data:`FAMILIES`).
     budget : random candidates per category (the local refinement adds about as many again).
     seed : the search's random seed (same seed, same result).
-    mutation : a planted bug of :mod:`lab.checks.mutations` the family supports, or None.
+    mutation : a planted bug of :mod:`lab.claims.mutations` the family supports, or None.
 
     Returns
     -------

@@ -19,7 +19,7 @@ imported inside the functions, so the lab imports without them.
 
 Checks
 ------
-Checks on real data through the PyTorch adapter (:mod:`lab.experiments.real`).
+Checks on real data through the PyTorch adapter (:mod:`lab.claims.real_data`).
 
 * ``S1-real-coupling`` (empirical): S1's NanoGPT observation that lower orthogonalisation precision
   (fewer Newton–Schulz steps k) needs a smaller learning rate and a larger momentum β, per preset, from
@@ -37,6 +37,7 @@ import os
 
 import numpy as np
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 from lab.cache import Cache
 from lab.checks import check
@@ -58,9 +59,9 @@ def _torch_modules():
 
 def _one_run(config: dict) -> dict:
     """One training run in a worker: eval curve only (arrays)."""
-    import torch  # optional heavy dependency (the [torch] extra)
+    import torch  # lazy: optional heavy dependency (the [torch] extra)
 
-    from lab.torch.real import train
+    from lab.torch.real import train  # lazy: imports torch
 
     torch.set_num_threads(1)
     out = train(**config)
@@ -208,10 +209,9 @@ def real_delta(*, quick: bool = True, cache=True, mutation=None, **options) -> E
         key = Cache.key("real_delta", key_cfg, salt)
         entry = store.load("real_delta", key) if store is not None else None
         if entry is None:
-            import torch  # optional heavy dependency (the [torch] extra, with threadpoolctl)
-            from threadpoolctl import threadpool_limits
+            import torch  # lazy: optional heavy dependency (the [torch] extra)
 
-            from lab.torch.real import train
+            from lab.torch.real import train  # lazy: imports torch
 
             torch.set_num_threads(1)
             with threadpool_limits(1):  # small SVDs: BLAS threads only contend on a shared machine

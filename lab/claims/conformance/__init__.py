@@ -41,7 +41,7 @@ Conformance checks: each building block against an independent reference computa
 The bound checks of S1–S4 compare whole runs with bounds that often have slack, so a small bug
 in an oracle, a Newton–Schulz preset or an optimizer's recursion can pass them.  These checks
 compare each block with a computation that shares none of its code (the experiments in
-:mod:`lab.experiments.conformance` say which).  A row "holds" when the deviation from the
+:mod:`lab.claims.conformance` say which).  A row "holds" when the deviation from the
 reference is below its tolerance (or, for a certified constant, when the value the instance
 attains equals it); any other outcome — a NaN included — is "violated".  ``lab mutate`` shows
 which code-level bugs each one catches."""

@@ -36,22 +36,22 @@ Experiments (all sweeps through :func:`lab.sweeps.run_sweep`, one stacked run pe
     (1/K)Σ‖∇f(X^k)‖_* per seed, and the I3 bound at the same point.
 
 Each experiment accepts ``mutation="double_step"`` (the optimizer wrapped by
-:func:`lab.checks.mutations.mutate`; a separate cache entry) for the planted-bug checks.
+:func:`lab.claims.mutations.mutate`; a separate cache entry) for the planted-bug checks.
 
 Checks
 ------
 S1 checks: the additive error model, I1 and I3 against measured runs.
 
 Every bound is evaluated by ``bounds.get(id)`` on the problem's certified constants (L_spectral,
-ρ, σ) and the run's own Δ₀; see :mod:`lab.experiments.s1` for the experiments.
+ρ, σ) and the run's own Δ₀; see :mod:`lab.claims.inexact_lmo` for the experiments.
 
 Planted bugs (each check must report "violated" under them; ``tests/test_checks_s1.py``):
 
 * ``understate_constant`` — the bound evaluated with 0.8·δ (lemma) or 0.8·L (I1, I3) via
-  :func:`lab.checks.mutations.understate`.  It fails because the grids contain the tight cases:
+  :func:`lab.claims.mutations.understate`.  It fails because the grids contain the tight cases:
   shrink/expand oracles and the reflected input for the lemma; large t on the isotropic quadratic
   for I1 (the measured average is Lt/2 + O(1/K) there); σ = 0.01, α = 1, large t for I3.
-* ``double_step`` — the optimizer's step doubled (:func:`lab.checks.mutations.mutate`), the bound
+* ``double_step`` — the optimizer's step doubled (:func:`lab.claims.mutations.mutate`), the bound
   evaluated at the nominal step: the measured average doubles in the same tight regimes.
 * ``wrong_exponent`` (S1-I1-trend) — the predicted optimal step t*(δ) ∝ (1 + δ)^{+1} instead of
   (1 + δ)^{-1}, compared with the measured optimum (a prediction-side bug).  The variants that only

@@ -11,7 +11,8 @@ cannot depend on δ there (see ``S1-I3-trend``).  The ``adversarial`` kind (the 
 perturbation, :mod:`lab.oracles`) changes the direction, not only its length, so the measured optimum
 of the momentum parameter can move.  The bound's minimiser predicts α*(δ) ∝ (1 + δ)^{1/2} (larger α,
 i.e. *smaller* Muon β); S1's "larger momentum parameter" reads the same way only if its parameter is α.
-The experiment measures; :mod:`lab.checks.s1_alpha` reports the direction in both parametrisations.
+The experiment measures; the check ``S1-I3-alpha-adversarial`` below reports the direction in both
+parametrisations.
 
 Checks
 ------

@@ -15,7 +15,7 @@ Checks
 S1-I3-scaling: log-log slopes of the measured optimal step and momentum against the horizon K.
 
 Empirical (``Check.empirical``): the exponents −3/4 (t*) and −1/2 (α*) are those of the I3 bound's
-minimiser (derived by sympy, :func:`lab.experiments.s1_scaling.predicted_exponents`), a worst-case
+minimiser (derived by sympy, :func:`lab.claims.inexact_lmo.scaling.predicted_exponents`), a worst-case
 statement, so the lab reports what the grid argmins do.
 
 Per K: the joint argmin of the seed-mean over the (t, α) grid, then the parabola-refined argmin along

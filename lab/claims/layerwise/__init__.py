@@ -43,7 +43,7 @@ Experiments (sweeps through :func:`lab.sweeps.run_sweep`, one stacked run per ch
     with minibatch gradients: final loss against the learning rate for NS presets × steps k ×
     seeds, and the measured optimal learning rate per (preset, k) (:func:`lab.stats.argmin_with_uncertainty`).
 
-Mutations: ``mutation="double_step"`` wraps the optimizer (:func:`lab.checks.mutations.mutate`, which
+Mutations: ``mutation="double_step"`` wraps the optimizer (:func:`lab.claims.mutations.mutate`, which
 works with Gluon and Scion: it doubles X^{k+1} − X^k after the inner step); ``"understate_constant"``
 reruns nothing and evaluates the bounds with L0_i, L1_i (I2) or σ_i (I4) ×0.8.
 
@@ -51,7 +51,7 @@ Checks
 ------
 S1 layer-wise checks: I2 (Gluon's δ-aware step), trajectory (L0, L1), I4 and the NS learning-rate shift.
 
-Experiments in :mod:`lab.experiments.s1_layerwise`; bounds ``bounds.get("S1.I2.step" | "S1.I2.sum" |
+Experiments in :mod:`lab.claims.layerwise`; bounds ``bounds.get("S1.I2.step" | "S1.I2.sum" |
 "S1.I4" | "S1.I4.opt")`` (lab derivations consistent with S1, arXiv 2510.19933) on the certified
 constants of the separable quartic problem.  Directions (trends) are judged with bootstrap intervals:
 "holds" when the intervals separate in the predicted direction, "violated" when they separate the

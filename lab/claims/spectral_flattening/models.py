@@ -25,8 +25,8 @@ Checks
 ------
 S4 checks — spectral-smoothness guaranteed descent and the Kronecker convergence factor.
 
-the source, ``bounds/s4.py`` (S4.muon.spectral_model, S4.gd.spectral_model, S4.kron); experiments in
-:mod:`lab.experiments.s4_models`.  Tolerances: the bisection brackets a threshold to ~1e-16 relative
+the source, ``bounds/s4.py`` (S4.muon.spectral_model, S4.gd.spectral_model, S4.kron); experiments
+above.  Tolerances: the bisection brackets a threshold to ~1e-16 relative
 and the model is exactly tight at the designed start points, so the one-sided threshold comparison
 allows rtol = 1e-9 for rounding; the measured asymptotic contraction agrees with ρ* to ~2e-15
 (the subdominant modes have decayed by > 1e-30 after 3500 steps), compared two-sided with rtol 1e-9."""

@@ -424,7 +424,7 @@ def s4_threshold(*, quick: bool, mutation: str | None = None):
 )
 def s4_gd_diverges(*, quick: bool, mutation: str | None = None):
     """Three verdicts: GD monotone below 2/λ_max; GD's gap >= the exact top-mode term beyond; Muon's gap
-    <= max(gap_0, B(η)) (the bounded-level derivation in :mod:`lab.experiments.s4`)."""
+    <= max(gap_0, B(η)) (the bounded-level derivation in :mod:`lab.claims.spectral_flattening.thresholds`)."""
     exp = get_experiment("s4_divergence")(quick=quick, mutation=mutation)
     m, th = exp
     gap = m["gap"]

@@ -54,7 +54,7 @@ common random numbers across methods):
     problem: the late-time RMS estimator error against γσ.
 
 ``mutation`` (an option of every experiment): "double_step" / "flip_momentum" wrap the optimizer
-(:func:`lab.checks.mutations.mutate`, separate cache entries); "understate_constant" multiplies the
+(:func:`lab.claims.mutations.mutate`, separate cache entries); "understate_constant" multiplies the
 certified L, L_ms and σ by 0.8 in the bounds (the runs are the unmutated ones); "wrong_sample"
 replaces MVR2 by ``mvr2_prev`` where MVR2's behaviour is claimed.
 
@@ -62,8 +62,8 @@ Checks
 ------
 S2 checks: variance-reduced Muon (Chang, Liu, Yuan, arXiv 2509.15816).
 
-Every check runs an experiment of :mod:`lab.experiments.s2` and judges it against the lab's S2 bounds
-(``bounds/s2.py``, lab derivations consistent with S2) evaluated on the problems' certified
+Every check runs an experiment of :mod:`lab.claims.variance_reduction` and judges it against the lab's S2
+bounds (``bounds/s2.py``, lab derivations consistent with S2) evaluated on the problems' certified
 constants, or against the predicted exponents.
 
 Decision rules (stated once, used below)

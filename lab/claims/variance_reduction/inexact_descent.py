@@ -24,14 +24,15 @@ Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15
     runner does not expose ξ_t) batched over seeds, with the runner's random streams.
 
 Every experiment takes ``mutation``: "double_step" / "flip_momentum" wrap the optimizer
-(:func:`lab.checks.mutations.mutate`, separate cache entries); "understate_constant" multiplies the
+(:func:`lab.claims.mutations.mutate`, separate cache entries); "understate_constant" multiplies the
 certified L (and σ) by 0.8 in the bounds (the runs are the unmutated ones).
 
 Checks
 ------
 S2 extension checks: inexact-oracle descent (S2.D.inexact) and the MVR1 state recursion (S2.E.MVR1.state).
 
-Experiments: :mod:`lab.experiments.s2_extensions`.  Bounds: ``bounds/s2.py`` (lab derivations consistent
+Experiments: ``s2_descent_inexact`` above, ``s2_mvr1_state`` in
+:mod:`lab.claims.variance_reduction.mvr1_state`.  Bounds: ``bounds/s2.py`` (lab derivations consistent
 with S2, Chang, Liu, Yuan, arXiv 2509.15816, and S1's δ-inexact oracle model), evaluated on the
 problems' certified constants.
 
@@ -48,7 +49,8 @@ Decision rules
 * **S2-E-MVR1-state** (an expectation): the theorem bounds E[u_t − β_t u_{t−1}] by the drift + noise
   terms.  The per-seed paired differences d_t = u_t − β_t u_{t−1} have a seed mean with standard
   error se_t; a violation must be significant, so the verdict uses the one-sided 99.9 % lower
-  confidence limit mean − 3.09·se_t (CLT over seeds, as in :mod:`lab.checks.s2`) and holds iff it is
+  confidence limit mean − 3.09·se_t (CLT over seeds, as in
+  :mod:`lab.claims.variance_reduction.rates`) and holds iff it is
   <= rhs_t + 64·ε_mach·mean(|u_t| + β_t|u_{t−1}|) at every t >= 2.  The deterministic drift-dominated
   configuration has one seed (se = 0): there it is an exact per-step inequality, nearly attained.
 

@@ -2,7 +2,7 @@ r"""S2 schedule experiments: horizon-free vs tuned fixed horizon, and the rank s
 
 Source: Chang, Liu, Yuan, *On the Convergence of Muon and Beyond*, arXiv 2509.15816.
 Methods: exact polar oracle, EMA form, no Nesterov, no shape scale, M_1 = g_1 (as
-:mod:`lab.experiments.s2`).  Index map: the runner's iterate k is S2's X_{k+1}; "after T steps" is
+:mod:`lab.claims.variance_reduction`).  Index map: the runner's iterate k is S2's X_{k+1}; "after T steps" is
 iterate index T.
 
 ``s2_horizon_free``
@@ -23,7 +23,7 @@ iterate index T.
     checkpoint T, and per seed the late-window mean of ‖∇f(X_t)‖_F (for the r-scaling fit).
     Theoretical: N1 (``bounds.get("S2.N1")``) at the same T with the certified L, σ and r.
 
-``mutation``: "double_step" wraps the optimizer (:func:`lab.checks.mutations.mutate`; for
+``mutation``: "double_step" wraps the optimizer (:func:`lab.claims.mutations.mutate`; for
 ``s2_horizon_free`` only the horizon-free runs, the tuned reference stays correct); "wrong_exponent"
 (``s2_horizon_free``) runs the horizon-free method with η_t = η₀t^(−3) (a wrong schedule exponent:
 Σ η_t converges, so the method stalls); "understate_constant" (``s2_rank_scaling``) multiplies L and
@@ -34,7 +34,7 @@ Checks
 ------
 S2 schedule checks: horizon-free vs tuned horizon, and the rank scaling of N1.
 
-Source: Chang, Liu, Yuan, arXiv 2509.15816; experiments in :mod:`lab.experiments.s2_schedules`.
+Source: Chang, Liu, Yuan, arXiv 2509.15816; experiments in :mod:`lab.claims.variance_reduction.schedules`.
 
 Decision rules
 --------------

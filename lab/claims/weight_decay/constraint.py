@@ -29,13 +29,13 @@ Experiments (all deterministic gradients, batched over η, λ and seeds; one pro
     and the O(η²) tolerance 2Ls²rη² of S3.L2.ball for H_t = F(X_t) + (η/(1−β))Φ(B_t, X_t).
 
 Every experiment accepts ``mutation`` (None, "double_step", "flip_momentum"): the optimizer is
-wrapped with :func:`lab.checks.mutations.mutate`; the theoretical values always use the nominal η.
+wrapped with :func:`lab.claims.mutations.mutate`; the theoretical values always use the nominal η.
 
 Checks
 ------
 S3 checks — Muon + decoupled weight decay on the spectral ball (``bounds/s3.py``).
 
-Each check runs an :mod:`lab.experiments.s3` experiment and compares measurements with bounds
+Each check runs an :mod:`lab.claims.weight_decay` experiment and compares measurements with bounds
 evaluated on certified constants (L = L_frobenius of the problem, r = min(m, n), the oracle's
 certified overshoot ω, and constrained optima computed independently of any Muon run).
 

@@ -24,7 +24,7 @@ two remainder signs.  On ``isotropic_quadratic`` R_F = (L/2)η²Q exactly.
 
 ``s3_sharp``
     Batched over (β, η, λ, start, seed) per (problem, s) chunk, every step recorded; problems: the S3
-    ``constrained_least_squares`` instance (:data:`lab.experiments.s3.PROBLEM`, certified L) and
+    ``constrained_least_squares`` instance (:data:`lab.claims.weight_decay._shared.PROBLEM`, certified L) and
     ``isotropic_quadratic`` 8×6 (L = 1, ‖C‖_F = 3).  Starts ‖X₀‖_op = ρ·s/λ with ρ ∈ {0.5, 2}
     (inside and outside the ball).  ``mutation`` ("double_step", "flip_momentum") wraps the optimizer;
     every quantity is evaluated with the nominal η and the buffer the optimizer reports.
@@ -33,7 +33,7 @@ Checks
 ------
 S3.L2.sharp check: the discrete Lyapunov function with exact cancellation, one step at a time.
 
-Experiment: :func:`lab.experiments.s3_sharp.s3_sharp` (its docstring derives the identity).  Theorem:
+Experiment: :func:`s3_sharp` above (its docstring derives the identity).  Theorem:
 ``bounds.get("S3.L2.sharp")`` (lab derivation consistent with S3, Chen, Li, Liu, arXiv 2506.15054),
 evaluated with the problems' certified L.
 
@@ -220,7 +220,8 @@ _EPS = float(np.finfo(float).eps)
 
 
 _PROBS = (
-    "constrained_least_squares (lab.experiments.s3.PROBLEM) and isotropic_quadratic 8x6 L=1 ||C||_F=3; "
+    "constrained_least_squares (lab.claims.weight_decay._shared.PROBLEM) and "
+    "isotropic_quadratic 8x6 L=1 ||C||_F=3; "
     "Muon EMA, no Nesterov, exact polar, weight decay, shape scale s"
 )
 
