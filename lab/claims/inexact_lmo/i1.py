@@ -252,6 +252,17 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
     reported in the details (measured direction; no worst-case prediction applies).
     """
     exp = _exp("s1_i1", quick)
+    problem = _i1_problem(exp)
+    return [
+        _t_star_tracking(exp, problem, mutation),
+        *_rescaling_identity_rows(exp, problem),
+        _best_step_degradation(exp, problem),
+        _ns_steps_direction(_exp("s1_i1_ns", quick), problem),
+    ]
+
+
+def _t_star_tracking(exp, problem, mutation):
+    """S1-I1-trend[t*(delta)]: the refined grid-optimal t of the expand oracle against t*(δ)."""
     ax = exp.meta["axes"]
     deltas = np.asarray(ax["delta"])
     am = i1_argmins(exp, ax["kind"].index("expand"))
@@ -261,8 +272,7 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
         ts = ts[0] * (1 + deltas)
     half = 0.5 * float(np.mean(np.diff(np.log(ax["t"]))))
     err = np.abs(np.log(t_hat / ts))
-    problem = _i1_problem(exp)
-    tracking = Verdict(
+    return Verdict(
         claim="S1-I1-trend[t*(delta)]",
         source=SOURCE,
         problem=problem,
@@ -278,6 +288,12 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
             "mutation": mutation,
         },
     )
+
+
+def _rescaling_identity_rows(exp, problem):
+    """S1-I1-trend[direction(, shrink)]: the rescaling identity of the expand and shrink oracles."""
+    ax = exp.meta["axes"]
+    deltas = np.asarray(ax["delta"])
     # Direction, expand and shrink oracles: an identity, not a test of the theory.  With D = (1 ± δ)·lmo
     # the run at (t, δ) equals the run at (t(1 ± δ), 0) (same seeds), so t_hat(δ)(1 ± δ) = t_hat(0) up
     # to the parabola refinement; any trend follows.  The rows check that identity (a wrong injected
@@ -307,12 +323,19 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
                 },
             )
         )
+    return identity_rows
+
+
+def _best_step_degradation(exp, problem):
+    """S1-I1-trend[degradation]: the best-over-t average at K relative to δ = 0, within (1+δ)/(1−δ)."""
+    ax = exp.meta["axes"]
+    deltas = np.asarray(ax["delta"])
     # degradation of the best-over-t error, every kind, relative to δ = 0 of the same kind
     best = exp.measured["avg"][..., -1].mean(axis=-1).min(axis=-1)  # (kind, δ)
     rel = (best / best[:, :1])[:, 1:]  # δ = 0 is the reference itself
     allowed = ((1 + deltas) / (1 - deltas))[1:]
     ratio = ratio_to_bound(rel, np.broadcast_to(allowed, rel.shape))
-    degr = Verdict.from_ratio(
+    return Verdict.from_ratio(
         "S1-I1-trend[degradation]",
         SOURCE,
         problem,
@@ -322,7 +345,10 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
         where={"kind": ax["kind"][ratio.index[0]], "delta": float(deltas[1 + ratio.index[1]])},
         relative=np.round(rel, 4).tolist(),
     )
-    ns = _exp("s1_i1_ns", quick)
+
+
+def _ns_steps_direction(ns, problem):
+    """S1-I1-trend[ns_steps]: the measured direction of the optimal t in the number of NS steps (reported)."""
     nax = ns.meta["axes"]
     ns_info = {}
     for p, preset in enumerate(nax["preset"]):
@@ -342,7 +368,7 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
             if th[-1] > th[0]
             else "flat",
         }
-    direction_ns = Verdict(
+    return Verdict(
         claim="S1-I1-trend[ns_steps]",
         source=SOURCE,
         problem=problem,
@@ -356,8 +382,6 @@ def s1_i1_trend_check(*, quick: bool, mutation: str | None = None):
             "along these runs (measured delta_op reaches 1 near the optimum)",
         },
     )
-    return [tracking, *identity_rows, degr, direction_ns]
-
 
 TREND_SOURCE = "lab derivation consistent with S1 (claim: lower precision needs a smaller step; I1, I3)"
 

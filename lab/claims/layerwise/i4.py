@@ -96,6 +96,40 @@ def _i4_config(quick):
     )
 
 
+def _i4_bound(cfg, alpha, delta, t, Delta0, problem, mutation):
+    """S1.I4 at every (δ, α, φ) with the certified per-block constants (σ_i ×0.8 or a wrong α-exponent
+    under the planted bugs)."""
+    _, L0, L1, rho, s2 = block_constants(problem)
+    sigma = understate(np.sqrt(np.asarray(s2)), mutation)
+    if mutation == "wrong_exponent":
+        # planted derivation bug: the noise terms' exponents of α raised by one (σ√α → σα^{3/2}, …)
+        sigma = sigma * alpha[..., None]
+    return (
+        bounds.get("S1.I4")
+        .evaluate(
+            alpha=alpha,
+            K=cfg["steps"],
+            Delta0=Delta0,
+            delta=delta,
+            t_i=t,
+            rho_i=np.asarray(rho),
+            sigma_i=sigma,
+            L0_i=np.asarray(L0),
+            L1_i=np.asarray(L1),
+        )
+        .require()
+    )
+
+
+def _optimal_alpha(cfg, metric):
+    """Per δ, the refined grid argmin over α of the S1.I4.opt metric at φ = 1 (bootstrap over seeds)."""
+    j = cfg["frac"].index(1.0)
+    return [
+        argmin_with_uncertainty(cfg["alpha"], metric[d, :, j, :].T, log_x=True, rng=0)
+        for d in range(len(cfg["delta"]))
+    ]
+
+
 @experiment("s1_i4")
 def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I4 on the noisy certified problem; measured α*(δ), t*(δ) (S1.I4, S1.I4.opt).
@@ -133,30 +167,8 @@ def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     lhs = np.sum(t[..., None, :] * a_mean, axis=-1)
     metric = np.sum(a_mean / np.asarray(L1), axis=-1)
     Delta0 = float(sw.array("f0")[0])  # common X⁰; f* = 0
-    sigma = understate(np.sqrt(np.asarray(s2)), mutation)
-    if mutation == "wrong_exponent":
-        # planted derivation bug: the noise terms' exponents of α raised by one (σ√α → σα^{3/2}, …)
-        sigma = sigma * alpha[..., None]
-    bound = (
-        bounds.get("S1.I4")
-        .evaluate(
-            alpha=alpha,
-            K=cfg["steps"],
-            Delta0=Delta0,
-            delta=delta,
-            t_i=t,
-            rho_i=np.asarray(rho),
-            sigma_i=sigma,
-            L0_i=np.asarray(L0),
-            L1_i=np.asarray(L1),
-        )
-        .require()
-    )
-    j = cfg["frac"].index(1.0)
-    argmins = [
-        argmin_with_uncertainty(cfg["alpha"], metric[d, :, j, :].T, log_x=True, rng=0)
-        for d in range(len(cfg["delta"]))
-    ]
+    bound = _i4_bound(cfg, alpha, delta, t, Delta0, problem, mutation)
+    argmins = _optimal_alpha(cfg, metric)
     a_opt = np.array([r.x_refined for r in argmins])
     S_L = float(np.sum(np.asarray(rho) * np.sqrt(s2) / np.asarray(L1)))
     theory = bounds.get("S1.I4.opt").optimal_controls(

@@ -373,10 +373,20 @@ def x_mvr2_inexact(*, quick: bool, mutation: str | None = None):
     out = _rate_verdicts(rates, predicted)
 
     ex = get_experiment("x_mvr_grid")(quick=quick, mutation=run_mut)
+    out += _mvr1_bound_rows(ex)
+    problem = _grid_problem(ex)
+    out += _mvr2_grid_rows(ex, problem)
+    out.append(_step_shift_row(ex, problem, mutation))
+    return out
+
+
+def _mvr1_bound_rows(ex):
+    """X-MVR1-inexact-bound[kind]: the seed-mean average of MVR1 (γ = α/2) against its bound."""
     ax = ex.meta["axes"]
     # (method, kind, δ, η, seed), (method, kind, δ, η); method 0 = MVR2 (or its mutant), 1 = MVR1
     avg, bound = ex.measured["avg"], ex.theoretical["bound"]
     mean = avg.mean(axis=-1)
+    out = []
     for k, kind in enumerate(ax["kind"]):
         worst = float(np.max(mean[1, k] / bound[1, k]))
         out.append(
@@ -391,11 +401,26 @@ def x_mvr2_inexact(*, quick: bool, mutation: str | None = None):
                 details={"ratio_by_delta": (mean[1, k] / bound[1, k]).max(axis=-1).tolist()},
             )
         )
-    avg, mean, bound = avg[0], mean[0], bound[0]
-    problem = (
+    return out
+
+
+def _grid_problem(ex):
+    """The problem line of the constant-η grid verdicts."""
+    ax = ex.meta["axes"]
+    return (
         f"kronecker_quadratic 8x6 + gaussian, constant eta grid, alpha={ex.meta['config']['alpha']}, "
         f"T={ex.meta['config']['steps']}, {len(ax['seed'])} seeds"
     )
+
+
+def _mvr2_grid_rows(ex, problem):
+    """X-MVR2-inexact-bound[kind] and -degradation[kind]: MVR2 against its bound, best-over-η degradation."""
+    ax = ex.meta["axes"]
+    # (method, kind, δ, η, seed), (method, kind, δ, η); method 0 = MVR2 (or its mutant), 1 = MVR1
+    avg, bound = ex.measured["avg"], ex.theoretical["bound"]
+    mean = avg.mean(axis=-1)[0]
+    bound = bound[0]
+    out = []
     for k, kind in enumerate(ax["kind"]):
         ratio = mean[k] / bound[k]
         worst = float(np.max(ratio))
@@ -429,6 +454,13 @@ def x_mvr2_inexact(*, quick: bool, mutation: str | None = None):
                 },
             )
         )
+    return out
+
+
+def _step_shift_row(ex, problem, mutation):
+    """X-MVR2-inexact-shift: the direction of the optimal η in δ under the expand oracle."""
+    ax = ex.meta["axes"]
+    avg = ex.measured["avg"][0]  # MVR2 (or its mutant): (kind, δ, η, seed)
     k = ax["kind"].index("expand")
     opt = [argmin_with_uncertainty(ax["eta"], avg[k, j].T, rng=0) for j in range(len(ax["delta"]))]
     first, last = opt[0], opt[-1]
@@ -438,23 +470,20 @@ def x_mvr2_inexact(*, quick: bool, mutation: str | None = None):
     if mutation == "wrong_exponent":
         predicted_dir = {"down": "up", "up": "down"}[predicted_dir]
     verdict = "inconclusive" if direction is None else ("holds" if direction == predicted_dir else "violated")
-    out.append(
-        Verdict(
-            claim="X-MVR2-inexact-shift",
-            source=SOURCE,
-            problem=problem + ", expand oracle",
-            bound=f"eta_opt {predicted_dir} in delta (theory: {theory[0]:.3g} -> {theory[-1]:.3g})",
-            measured=", ".join(
-                f"delta={d:g}: eta {o.x_refined:.3g} [{o.lo:.3g}, {o.hi:.3g}]"
-                for d, o in zip(ax["delta"], opt, strict=True)
-            ),
-            verdict=verdict,
-            details={
-                "eta_hat": [o.x_refined for o in opt],
-                "ci": [[o.lo, o.hi] for o in opt],
-                "eta_opt_theory": np.asarray(theory).tolist(),
-                "alpha_opt_theory": np.asarray(ex.theoretical["alpha_opt"]).tolist(),
-            },
-        )
+    return Verdict(
+        claim="X-MVR2-inexact-shift",
+        source=SOURCE,
+        problem=problem + ", expand oracle",
+        bound=f"eta_opt {predicted_dir} in delta (theory: {theory[0]:.3g} -> {theory[-1]:.3g})",
+        measured=", ".join(
+            f"delta={d:g}: eta {o.x_refined:.3g} [{o.lo:.3g}, {o.hi:.3g}]"
+            for d, o in zip(ax["delta"], opt, strict=True)
+        ),
+        verdict=verdict,
+        details={
+            "eta_hat": [o.x_refined for o in opt],
+            "ci": [[o.lo, o.hi] for o in opt],
+            "eta_opt_theory": np.asarray(theory).tolist(),
+            "alpha_opt_theory": np.asarray(ex.theoretical["alpha_opt"]).tolist(),
+        },
     )
-    return out
