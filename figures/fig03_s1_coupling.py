@@ -105,8 +105,15 @@ def _argmin_marks(ax, am, y, color="#56B4E9", label="measured argmin (95% CI)"):
 def draw(i1, ns, i3):
     fig = Figure(figsize=(style.DOUBLE, 0.66 * style.DOUBLE))
     axes = fig.subplots(2, 2)
-    # (a) t × δ, expand
-    ax = axes[0, 0]
+    _expand_panel(fig, axes[0, 0], i1)
+    _ns_panels(fig, axes, ns)
+    _momentum_panel(fig, axes[1, 1], i3)
+    _legend(fig, axes)
+    return fig
+
+
+def _expand_panel(fig, ax, i1):
+    """(a) I1 over t × δ under the expand oracle, with the predicted t*(δ) and the measured argmins."""
     a1 = i1.meta["axes"]
     k = a1["kind"].index("expand")
     Z = i1.measured["avg"][k, :, :, :, -1].mean(axis=-1)  # (δ, t)
@@ -128,7 +135,9 @@ def draw(i1, ns, i3):
     ax.set_ylabel(r"oracle error $\delta$ (expand)")
     ax.set_title(rf"(a) I1, expand oracle, $K={i1.meta['steps']}$", fontsize="medium")
 
-    # (b), (c) t × NS steps
+
+def _ns_panels(fig, axes, ns):
+    """(b), (c) I1 over t × Newton–Schulz steps for the cubic and Jordan presets."""
     a2 = ns.meta["axes"]
     ks = np.asarray(a2["ns_steps"], dtype=float)
     for ax, preset, letter in ((axes[0, 1], "cubic", "b"), (axes[1, 0], "jordan", "c")):
@@ -148,8 +157,9 @@ def draw(i1, ns, i3):
         ax.set_ylabel(r"Newton–Schulz steps $k$")
         ax.set_title(f"({letter}) I1, {style.preset_style(preset)['label']} NS oracle", fontsize="medium")
 
-    # (d) α × δ from I3 (σ = 1), min over t
-    ax = axes[1, 1]
+
+def _momentum_panel(fig, ax, i3):
+    """(d) I3 over α × δ (the largest σ, minimum over t), with the bound's α*(δ) and the measured argmins."""
     a3 = i3.meta["axes"]
     s = a3["sigma"].index(max(a3["sigma"]))
     M = i3.measured["avg"][s].mean(axis=-1)  # (δ, t, α)
@@ -179,6 +189,9 @@ def draw(i1, ns, i3):
         rf"(d) I3, EMA momentum, $\sigma={a3['sigma'][s]:g}$, {len(a3['seed'])} seeds", fontsize="medium"
     )
 
+
+def _legend(fig, axes):
+    """One legend for the four panels, above them."""
     handles = [
         axes[0, 0].plot([], [], color="k", linestyle=STYLE_A, linewidth=0.9)[0],
         axes[0, 1].plot([], [], color="k", linestyle=STYLE_BC, linewidth=0.9)[0],
@@ -195,7 +208,6 @@ def draw(i1, ns, i3):
         EDGE_LABEL,
     ]
     fig.legend(handles, labels, loc="outside upper center", ncol=3)
-    return fig
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:

@@ -31,6 +31,10 @@ CAPTION = (
 )
 
 
+#: one colour per step size in panels (b) and (c)
+LR_COLORS = ("#0072B2", "#009E73", "#CC79A7")
+
+
 def _pick(meta, **want):
     keep = np.ones(len(meta["lr"]), dtype=bool)
     for k, v in want.items():
@@ -39,11 +43,19 @@ def _pick(meta, **want):
 
 
 def draw(entry, constrained, lyap):
-    m, th = entry
     meta = entry.meta
     lr0, wd0, seed0 = float(np.max(meta["lr"])), 1.0, int(np.min(meta["seed"]))
     fig, axes = style.figure("double", aspect=0.36, nrows=1, ncols=3)
-    ax = axes[0]
+    _entry_panel(axes[0], entry, lr0, wd0, seed0)
+    _constrained_panel(axes[1], constrained, wd0, seed0)
+    _lyapunov_panel(axes[2], lyap, wd0)
+    return fig
+
+
+def _entry_panel(ax, entry, lr0, wd0, seed0):
+    """(a) λ‖X_t‖_op/s along the runs of every oracle, with the L1 envelope of the exact one."""
+    m, th = entry
+    meta = entry.meta
     for oracle in ("exact", "cubic", "quintic", "jordan", "polar_express"):
         idx = _pick(meta, oracles=oracle, lr=lr0, wd=wd0, seed=seed0)
         if idx.size == 0:
@@ -76,11 +88,12 @@ def draw(entry, constrained, lyap):
     )
     ax.legend(loc="upper right", fontsize=5.5)
 
-    ax = axes[1]
+
+def _constrained_panel(ax, constrained, wd0, seed0):
+    """(b) the gap to the constrained optimum and the stationarity measure per step size."""
     mc, thc = constrained
     metc = constrained.meta
-    colors = ("#0072B2", "#009E73", "#CC79A7")
-    for c, lr in zip(colors, np.unique(metc["lr"]), strict=False):
+    for c, lr in zip(LR_COLORS, np.unique(metc["lr"]), strict=False):
         i = _pick(metc, oracles="exact", lr=float(lr), wd=wd0, seed=seed0)[0]
         g = np.abs(mc["gap"][i])
         ax.plot(np.arange(g.size), g, color=c, label=rf"$|F-F_c|$, $\eta={lr:g}$")
@@ -110,10 +123,12 @@ def draw(entry, constrained, lyap):
     ax.legend(loc="upper right", fontsize=5, ncol=2, framealpha=0.9, frameon=True)
     ax.set_ylim(1e-5, 1e3)
 
-    ax = axes[2]
+
+def _lyapunov_panel(ax, lyap, wd0):
+    """(c) the largest increase of the Lyapunov function so far against its O(η²) bound."""
     ml, thl = lyap
     metl = lyap.meta
-    for c, lr in zip(colors, np.unique(metl["lr"]), strict=False):
+    for c, lr in zip(LR_COLORS, np.unique(metl["lr"]), strict=False):
         idx = np.flatnonzero(
             (metl["problems"] == "constrained_least_squares")
             & np.isclose(metl["lr"], lr)
@@ -136,7 +151,6 @@ def draw(entry, constrained, lyap):
     ax.set_ylabel(r"largest increase of $H_t$ so far")
     ax.set_title(r"(c) Lyapunov $H_t$, $\beta=0.9$: increments $\leq O(\eta^2)$", fontsize="small")
     ax.legend(loc="lower right", fontsize=5.5)
-    return fig
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:

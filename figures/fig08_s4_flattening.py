@@ -50,7 +50,16 @@ def _plain_log_ticks(axis, values):
 
 def draw(thr, div, flo):
     fig, axes = style.figure("double", aspect=0.36, nrows=1, ncols=3)
-    ax = axes[0]
+    _thresholds_panel(axes[0], thr)
+    _divergence_panel(axes[1], div)
+    _floor_panel(axes[2], flo)
+    for a in axes:
+        a.xaxis.set_minor_formatter(NullFormatter())
+    return fig
+
+
+def _thresholds_panel(ax, thr):
+    """(a) one-step thresholds of Muon and GD against the mean singular value, with their formulas."""
     m, th = thr
     for curv, mk, ls in (("isotropic", "o", "-"), ("anisotropic", "s", "--")):
         k = thr.meta["curvature"] == curv
@@ -97,7 +106,9 @@ def draw(thr, div, flo):
     _plain_log_ticks(ax.yaxis, np.concatenate([m["muon_bisect"], m["gd_bisect"]]))
     ax.legend(loc="lower right", fontsize=5.5)
 
-    ax = axes[1]
+
+def _divergence_panel(ax, div):
+    """(b) the largest loss growth against η/(2/λ_max): GD diverges, Muon stays under its level."""
     m, th = div
     ef, meth = div.meta["eta_factor"], div.meta["method"]
     for name, c, mk in (("gd", GD_C, "o"), ("muon", MUON_C, "s")):
@@ -136,7 +147,9 @@ def draw(thr, div, flo):
     ax.set_title("(b) GD diverges, Muon stays bounded", fontsize="small")
     ax.legend(loc="upper left", fontsize=5.5)
 
-    ax = axes[2]
+
+def _floor_panel(ax, flo):
+    """(c) the constant-step loss floor of Muon against η, with its certified η² level and slope."""
     m, th = flo
     eta, seeds = flo.meta["eta"], flo.meta["seed"]
     etas = np.unique(eta)
@@ -153,9 +166,6 @@ def draw(thr, div, flo):
     ax.set_ylabel(r"loss floor $F - F^*$")
     ax.set_title(r"(c) constant-step Muon: floor $\propto\eta^2$", fontsize="small")
     ax.legend(loc="lower right", fontsize=5.5)
-    for a in axes:
-        a.xaxis.set_minor_formatter(NullFormatter())
-    return fig
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
