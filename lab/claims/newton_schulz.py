@@ -48,11 +48,7 @@ from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
 
 FAMILIES = ("cubic", "quintic")
-
-
 SPECTRA = ("flat", "geometric10", "geometric1000", "spike", "uniform")
-
-
 STEPS = 8
 
 
@@ -136,8 +132,6 @@ def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
 
 
 _SRC = "lab derivation (exact identity), S1 inexact-oracle setting"
-
-
 _TOL = 1e-12
 
 

@@ -47,8 +47,6 @@ from lab.stats import Verdict, argmin_with_uncertainty
 from lab.sweeps import PROJECT_PACKAGES, _resolve_cache, code_version
 
 PRESETS = ("cubic", "quintic", "jordan", "polar_express")
-
-
 K_STEPS = (1, 2, 3, 5, 8)
 
 
@@ -326,8 +324,6 @@ def real_s2(*, quick: bool = True, cache=True, mutation=None, **options) -> Expe
 
 
 SOURCE_S1 = "S1 empirical (NanoGPT), here on real data: MLP on scikit-learn digits"
-
-
 N_BOOT = 2000
 
 

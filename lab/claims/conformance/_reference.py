@@ -11,11 +11,7 @@ from lab.stats import Verdict
 #: The published coefficient rows (a, b, c) of p(x) = a x + b x³ + c x⁵, written out here so that a
 #: slip in the lab's preset table is measured against an independent copy.
 JORDAN = (3.4445, -4.7750, 2.0315)
-
-
 CUBIC = (1.5, -0.5, 0.0)
-
-
 QUINTIC = (15 / 8, -10 / 8, 3 / 8)
 
 

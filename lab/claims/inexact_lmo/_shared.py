@@ -7,14 +7,8 @@ import problems
 from lab.experiments import check_options, get_experiment
 
 KINDS = ("expand", "shrink", "random", "adversarial")
-
-
 PROBLEM = "isotropic_quadratic"
-
-
 _MUTATIONS = (None, "double_step")
-
-
 #: I3 noise levels: σ = 0.01 (bound nearly tight at α = 1, large t: the planted bugs must show there)
 #: and σ = 1 (noise-dominated: the (t, α) coupling)
 SIGMAS = [0.01, 1.0]
@@ -72,8 +66,6 @@ def _certified(m, n, dist, noise=None):
 
 
 SOURCE = "lab derivation consistent with S1 (Shulgin et al., arXiv 2510.19933)"
-
-
 #: |log| tolerance of the rescaling identities of the expand/shrink trend rows: the three-point parabola
 #: refinement on the shifted grid reproduces t_hat(0) to about 0.2 % on these grids; 2 % leaves room
 #: and still sees a 10 % error in the injected size at delta = 0.4 (log 1.44/1.4 = 0.028).

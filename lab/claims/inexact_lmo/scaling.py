@@ -158,8 +158,6 @@ def s1_i3_scaling(*, quick: bool = True, cache=True) -> Experiment:
 
 
 SOURCE = "lab derivation consistent with S1 (claim: t_opt ~ K^-3/4, alpha_opt ~ K^-1/2; I3)"
-
-
 N_BOOT = 1000
 
 

@@ -15,21 +15,11 @@ BLOCKS = (
     dict(m=6, n=4, c=0.01, d=1.0, L1=1.0, init_distance=2.0, geometry="spectral", seed=1),
     dict(m=5, n=3, c=1.0, d=1.0, L1=4.0, init_distance=2.0, geometry="frobenius", seed=2),
 )
-
-
 KINDS = ("expand", "adversarial", "random")
-
-
 RULES = ("delta_aware", "delta_agnostic")
-
-
 #: steps with f(X^k) <= REL_FLOOR·f(X^0) are not judged: f* = 0 is reached to rounding there
 REL_FLOOR = 1e-12
-
-
 NS_PRESETS = ("cubic", "quintic", "jordan", "polar_express")
-
-
 _MUTATIONS = (None, "double_step", "understate_constant")
 
 
@@ -104,8 +94,6 @@ def _mutate(opt, mutation):
 
 
 _SRC = "lab derivation consistent with S1 (claim: {})"
-
-
 _PROBLEM = "layerwise_quartic (6x4 spectral quartic c=0.01 + 5x3 Frobenius quartic c=d=1, L1=4)"
 
 

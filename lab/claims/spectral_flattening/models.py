@@ -51,20 +51,10 @@ from lab.thresholds import bisect_thresholds, quadratic_loss
 
 #: fractions of the guaranteed threshold at which the actual loss must decrease
 FACTORS = (0.25, 0.5, 0.9, 0.99, 0.999)
-
-
 _MODEL_CURVATURE = {"isotropic": dict(L=1.0, mu=1.0), "anisotropic": dict(L=1.0, mu=0.1, split=0.5)}
-
-
 _MUTATIONS = (None, "understate_constant")
-
-
 KRON_CASES = ("gd", "left_sqrt", "left", "right")
-
-
 RATE_WINDOW = 500
-
-
 KRON_STEPS = 4000
 
 
@@ -274,8 +264,6 @@ def s4_kron_rate(*, quick: bool = True, cache=True, **options) -> Experiment:
 
 
 _SRC = "lab formalisation consistent with S4 (Nguyen et al., arXiv 2605.13079)"
-
-
 _RTOL = 1e-9
 
 

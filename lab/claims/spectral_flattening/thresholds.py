@@ -50,14 +50,10 @@ from lab.thresholds import descent_thresholds
 from problems.quadratic import polar
 
 _MUTATIONS = (None, "double_step")
-
-
 #: Fit range of the floor slope: the asymptotic regime η -> 0 (scaled start ‖W₀ − W*‖/η >= 125).  The
 #: dynamics of E/η are η-independent, so floor = η²·C(orbit) with C set by the scaled start; beyond
 #: this range C drifts by a few per cent (measured 0.52 -> 0.48 from η = 0.001 to 0.064).
 FLOOR_WINDOW = (0.001, 0.008)
-
-
 KRON = dict(
     m=8, n=6, L=1.0, split=0.5, spectrum="geometric", rotate=True, x_star_scale=1.0, init_distance=1.0, seed=0
 )
@@ -338,11 +334,7 @@ def s4_floor(*, quick: bool = True, cache=True, mutation: str | None = None, **o
 
 
 _SRC = "lab formalisation consistent with S4 (Nguyen et al., arXiv 2605.13079)"
-
-
 _THR_TOL = 1e-9
-
-
 _EPS = float(np.finfo(float).eps)
 
 

@@ -17,24 +17,12 @@ from lab.stats import ratio_to_bound
 from lab.sweeps import Grid, run_sweep
 
 METHODS = ("muon", "mvr1", "mvr2")
-
-
 #: predicted exponents of E‖ε_T‖_F and ‖∇f(X_T)‖_F (measured behaviour)
 PREDICTED = {"muon": -0.25, "mvr1": -0.25, "mvr2": -1.0 / 3.0, "mvr2_prev": -1.0 / 3.0}
-
-
 _MUTATIONS = (None, "double_step", "flip_momentum", "understate_constant", "wrong_sample")
-
-
 _OPT_MUTATIONS = ("double_step", "flip_momentum")
-
-
 _M, _N = 8, 6
-
-
 _R = min(_M, _N)
-
-
 _BOUND_METHOD = {"muon": "muon", "mvr1": "mvr1", "mvr2": "mvr2", "mvr2_prev": "mvr2", "mvr1_const": "mvr1"}
 
 
@@ -196,34 +184,16 @@ def _extension_problem(kind, dist, sigma=0.0):
 
 
 SRC = "lab derivation consistent with S2 (Chang, Liu, Yuan, arXiv 2509.15816)"
-
-
 RTOL = 1e-9
-
-
 Z_999 = 3.09  # one-sided 99.9 % normal quantile
-
-
 SLOPE_TOL = 0.04
-
-
 #: S2-slopes: an interval wider than this cannot confirm an exponent (it can still exclude one).
 SLOPE_MAX_WIDTH = 0.03
-
-
 #: S2-slopes: candidate fit windows [T_max/10^D, T_max], longest first (:func:`fit_window`).
 WINDOW_DECADES = (2.5, 2.0, 1.5, 1.0)
-
-
 _RATES_PROBLEM = "kronecker_quadratic 8x6 (L=1, mu=0.1), Gaussian sigma=0.2, start 0.05 from X*"
-
-
 _TIGHT_PROBLEM = "isotropic_quadratic 8x6 (L=1), deterministic"
-
-
 _PL_PROBLEM = "isotropic_quadratic 8x6 (mu=L=1), Gaussian sigma=0.05, start 0.05 from X*"
-
-
 _NAMES = {"muon": "Muon", "mvr1": "MVR1", "mvr2": "MVR2", "mvr2_prev": "MVR2 (previous sample)"}
 
 

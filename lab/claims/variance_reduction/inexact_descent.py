@@ -83,14 +83,8 @@ from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
 
 KINDS = ("expand", "shrink", "random", "adversarial")
-
-
 NS_PRESETS = ("jordan", "quintic", "cubic", "polar_express")
-
-
 NS_STEPS = 5
-
-
 #: start distances ‖X₀ − X*‖_F of the (D) runs per problem
 _DESCENT_DIST = {"isotropic": 3.0, "kronecker": 1.0}
 
@@ -252,8 +246,6 @@ def s2_descent_inexact(
 
 
 SRC_D = "lab extension combining S1's error model with S2's descent (Chang, Liu, Yuan, arXiv 2509.15816)"
-
-
 _D_PROBLEMS = "isotropic_quadratic 8x6 (L=1, start 3 from X*) and kronecker_quadratic 8x6 (kappa=10, start 1)"
 
 

@@ -66,8 +66,6 @@ from lab.stats import Verdict, argmin_with_uncertainty, slope_ci
 from lab.sweeps import Grid, run_sweep
 
 EXPONENT = -1.0 / 3.0
-
-
 #: (oracle, δ): injected kinds with their nominal δ, Newton–Schulz presets "ns:<preset>:<steps>"
 RATE_ORACLES = (
     ("exact", 0.0),
@@ -77,18 +75,10 @@ RATE_ORACLES = (
     ("ns:jordan:5", 0.0),
     ("ns:cubic:3", 0.0),
 )
-
-
 #: quick mode runs the first three (exact, expand 0.6, Jordan NS)
 QUICK_RATE_ORACLES = (("exact", 0.0), ("expand", 0.6), ("ns:jordan:5", 0.0))
-
-
 GRID_KINDS = ("expand", "random")
-
-
 _MUTATIONS = (None, "wrong_sample")
-
-
 _SIGMA = 0.2
 
 
@@ -294,8 +284,6 @@ def x_mvr_grid(*, quick: bool = True, cache=True, mutation: str | None = None) -
 
 
 SOURCE = "lab derivation X.MVR2.inexact (S1's inexact oracle through S2's MVR2)"
-
-
 SLOPE_TOL = 0.04
 
 

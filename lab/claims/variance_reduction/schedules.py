@@ -80,21 +80,11 @@ from lab.stats import Verdict, ratio_to_bound, slope_ci
 from lab.sweeps import Grid, run_sweep
 
 HF_METHODS = ("muon", "mvr2")
-
-
 RANKS = (2, 4, 8)
-
-
 #: (η exponent, 1 − β exponent) of the horizon-free schedules
 _EXPONENTS = {"muon": (0.75, 0.5), "mvr2": (2.0 / 3.0, 2.0 / 3.0)}
-
-
 _WRONG_ETA_EXPONENT = 3.0
-
-
 _HF_MUTATIONS = (None, "double_step", "wrong_exponent")
-
-
 _RANK_MUTATIONS = (None, "double_step", "understate_constant", "wrong_exponent")
 
 
@@ -311,17 +301,9 @@ def s2_rank_scaling(*, quick: bool = True, cache=True, mutation: str | None = No
 
 
 SRC = "lab derivation consistent with S2 (Chang, Liu, Yuan, arXiv 2509.15816)"
-
-
 FACTOR = 4.0
-
-
 N_BOOT = 2000
-
-
 _HF_PROBLEM = "kronecker_quadratic 8x6 (L=1, mu=0.1), Gaussian sigma=0.2, start 0.05 from X*"
-
-
 _NAMES = {"muon": "Muon", "mvr2": "MVR2"}
 
 

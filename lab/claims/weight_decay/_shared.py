@@ -11,21 +11,11 @@ from lab.random import RNG
 
 #: The convex least-squares instance: ‖X*‖_op = excess·radius = 2 > s/λ for every λ ≥ 1 below.
 PROBLEM = dict(m=8, n=6, L=1.0, mu=0.1, radius=1.0, excess=2.0, residual=0.1, init_fraction=0.5, seed=0)
-
-
 #: Oracles of the L1 runs: the exact polar factor and five-step Newton–Schulz presets.
 ORACLES = ("exact", "cubic", "quintic", "jordan", "polar_express")
-
-
 NS_STEPS = 5
-
-
 SCALE = 1.0  # s: K = s‖·‖_*, radius s/λ
-
-
 X0_OP = 4.0  # start of the L1 runs, outside every ball s/λ <= 1
-
-
 _MUTATIONS = (None, "double_step", "flip_momentum")
 
 
@@ -60,11 +50,7 @@ def _start(problem, keys, op_norm):
 
 
 _SRC = "lab derivation consistent with S3 (Chen, Li, Liu, arXiv 2506.15054)"
-
-
 _PROBLEM = "constrained_least_squares m=8 n=6 L=1 mu=0.1 excess=2 (||X*||_op = 2 > s/lam)"
-
-
 _EPS = float(np.finfo(float).eps)
 
 

@@ -54,11 +54,7 @@ from lab.schedules import power
 from lab.stats import Verdict, slope_ci
 
 _MUTATIONS = (None, "coupled_weight_decay")
-
-
 LAM, SCALE = 1.0, 1.0
-
-
 PROBLEM = dict(m=8, n=6, L=1.0, mu=0.1, radius=1.0, excess=2.0, residual=0.1, init_fraction=0.5)
 
 
@@ -192,8 +188,6 @@ def x_wd_floor(*, quick: bool = True, cache=True, mutation: str | None = None) -
 
 
 SOURCE = "lab derivation X.WD.floor / X.WD.gap (S3's Muon + decoupled weight decay, constant step)"
-
-
 SLOPE_TOL = 0.05
 
 

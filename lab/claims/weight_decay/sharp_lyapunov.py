@@ -68,8 +68,6 @@ from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
 
 PROBLEMS = ("constrained_least_squares", "isotropic_quadratic")
-
-
 _MUTATIONS = (None, "double_step", "flip_momentum")
 
 
@@ -214,11 +212,7 @@ def s3_sharp(*, quick: bool = True, cache=True, mutation: str | None = None, **o
 
 
 _SRC = "lab derivation consistent with S3 (Chen, Li, Liu, arXiv 2506.15054)"
-
-
 _EPS = float(np.finfo(float).eps)
-
-
 _PROBS = (
     "constrained_least_squares (lab.claims.weight_decay._shared.PROBLEM) and "
     "isotropic_quadratic 8x6 L=1 ||C||_F=3; "
