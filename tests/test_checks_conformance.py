@@ -1,6 +1,6 @@
 """One conformance suite over every registered check (optax style).
 
-For each check of ``lab/checks/``: the quick version meets its expectation (every verdict "holds",
+For each check of ``lab/claims/``: the quick version meets its expectation (every verdict "holds",
 except declared report-only verdicts, which may be "inconclusive", and empirical claims, which must
 be decisive), and every declared planted bug (:data:`lab.checks.MUTATIONS`) is caught.  The full
 versions of the same tests are marked slow (``make test-slow``; ``lab check`` runs them too).
