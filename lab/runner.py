@@ -73,7 +73,6 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import math
@@ -87,9 +86,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import problems
-from lab.backend import backend_name, namespace, to_numpy
+from lab.backend import namespace, to_numpy
 from lab.cache import atomic_write_bytes, config_hash
 from lab.optimizers.base import Optimizer, check_params, gradient_fn, has_sample_interface, tree_where
+from lab.provenance import run_provenance as provenance
 from lab.random import RNG
 
 __all__ = [
@@ -170,22 +170,6 @@ def log_checkpoints(steps: int, per_decade: int = 10) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ result
-
-
-@functools.lru_cache(maxsize=1)
-def _static_provenance() -> dict:
-    from lab.cache import static_provenance
-
-    return static_provenance()
-
-
-def provenance(xp=None, dtype=None) -> dict:
-    """Versions, backend, dtype and git revision of this run (plain strings)."""
-    out = dict(_static_provenance())
-    out["backend"] = backend_name(xp) if xp is not None else "numpy"
-    out["dtype"] = str(dtype).split(".")[-1] if dtype is not None else "float64"
-    out["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return out
 
 
 @dataclass

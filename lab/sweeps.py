@@ -47,7 +47,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lab.backend import to_numpy
-from lab.cache import Cache, check_name, code_version, static_provenance
+from lab.cache import Cache, check_name, code_version
+from lab.provenance import static_provenance
 from lab.random import derive_key
 
 log = logging.getLogger(__name__)
@@ -424,10 +425,6 @@ class SweepResult:
 # --------------------------------------------------------------------------- provenance
 
 
-def _static_provenance() -> dict[str, str]:
-    return static_provenance()
-
-
 def _default_backend_dtype(point: Mapping[str, Any]) -> tuple[str, str]:
     backend = point.get("backend", os.environ.get("LAB_BACKEND", "numpy"))
     dtype = point.get("dtype", "float64")
@@ -754,7 +751,7 @@ def run_sweep(
         configs.append({"points": c, "backend": backend, "dtype": dtype})
     keys = [Cache.key(name, cfg, salt) for cfg in configs]
     stats = SweepStats(points=len(points), chunks=len(chunks))
-    here = dict(_static_provenance(), code_version=salt, project_version=project_version())
+    here = dict(static_provenance(), code_version=salt, project_version=project_version())
 
     results: dict[int, dict[str, np.ndarray]] = {}
     provenance: dict[int, dict[str, Any]] = {}
