@@ -43,6 +43,7 @@ import inspect
 import io
 import json
 import linecache
+import marshal
 import math
 import os
 import re
@@ -193,8 +194,6 @@ def _source_of(obj: Any) -> bytes:
                 f"code_version: cannot find the source of {obj!r}; pass its module instead"
             ) from None
         # Interactively defined functions: hash the compiled code object instead.
-        import marshal
-
         return marshal.dumps(code)
 
 

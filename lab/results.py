@@ -112,7 +112,7 @@ def long_table(experiments: Iterable[Any], *, claims: Mapping[str, Iterable[str]
     and their lengths match the array's leading dimensions; other dimensions are integer
     positions ``i<k>``.
     """
-    import pandas as pd  # optional dependency (the "data" extra)
+    import pandas as pd  # lazy: optional dependency (the "data" extra)
 
     meta = dict(provenance() if meta is None else meta)
     frames = []

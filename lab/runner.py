@@ -87,12 +87,12 @@ from lab.optimizers.base import Optimizer, check_params, gradient_fn, has_sample
 from lab.provenance import run_provenance as provenance
 from lab.random import RNG
 from lab.run_result import STATUSES, RunResult
+from lab.sweeps.grid import Grid
 
 __all__ = [
     "RECORD_GROUPS",
     "DEFAULT_RECORD",
     "RunResult",
-    "BatchGrid",
     "batch_grid",
     "log_checkpoints",
     "run",
@@ -106,29 +106,13 @@ DEFAULT_RECORD = ("loss", "grad", "estimator", "step", "params")
 # ------------------------------------------------------------------------------------------ batch
 
 
-class BatchGrid(NamedTuple):
-    """An outer product of seeds and hyperparameter values flattened to a batch (B,).
+def batch_grid(seed=(0,), **axes) -> Grid:
+    """The outer product seed × axis₁ × axis₂ × … as a :class:`lab.sweeps.Grid` of numbers.
 
-    seeds : int64 array (B,); values : dict name -> float64 array (B,); axes : dict name -> the
-    distinct values of that axis, in order; shape : the grid shape (len of each axis).
-    """
-
-    seeds: np.ndarray
-    values: dict
-    axes: dict
-    shape: tuple
-
-    def __getitem__(self, name):  # grid["lr"] -> the (B,) array of lr values
-        if isinstance(name, str):
-            return self.seeds if name == "seed" else self.values[name]
-        return tuple.__getitem__(self, name)
-
-
-def batch_grid(seed=(0,), **axes) -> BatchGrid:
-    """The outer product seed × axis₁ × axis₂ × …, flattened in C order (last axis fastest).
-
-    ``batch_grid(seed=range(3), lr=[0.1, 0.2])`` gives B = 6 runs with seeds [0,0,1,1,2,2] and
-    lr [0.1,0.2,0.1,0.2,0.1,0.2].
+    The grid's flat-batch view is C order (last axis fastest): ``batch_grid(seed=range(3),
+    lr=[0.1, 0.2])`` gives B = 6 runs with ``grid.seeds`` [0,0,1,1,2,2] and ``grid["lr"]``
+    [0.1,0.2,0.1,0.2,0.1,0.2].  Seeds must be integers and every other axis numbers (stored as
+    floats); an axis may not repeat a value.
     """
     seeds = np.asarray(list(seed) if not isinstance(seed, np.ndarray) else seed)
     if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer):
@@ -145,14 +129,8 @@ def batch_grid(seed=(0,), **axes) -> BatchGrid:
         arr = np.asarray(items, dtype=np.float64)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got {v!r}")
-        vals[name] = arr
-    shape = (seeds.size,) + tuple(a.size for a in vals.values())
-    mesh = np.meshgrid(np.arange(seeds.size), *[np.arange(a.size) for a in vals.values()], indexing="ij")
-    out_seeds = seeds[mesh[0].ravel()].astype(np.int64)
-    out_vals = {name: a[m.ravel()] for (name, a), m in zip(vals.items(), mesh[1:], strict=True)}
-    return BatchGrid(
-        out_seeds, out_vals, {"seed": seeds.tolist(), **{k: a.tolist() for k, a in vals.items()}}, shape
-    )
+        vals[name] = arr.tolist()
+    return Grid(seed=seeds.astype(np.int64).tolist(), **vals)
 
 
 def log_checkpoints(steps: int, per_decade: int = 10) -> np.ndarray:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.provenance import results_provenance as provenance
+from lab.results import long_table
 from lab.serialize import jsonable
 
 __all__ = [
@@ -189,9 +190,7 @@ def export(
     provenance).  ``verdicts.parquet``: one row per verdict (the typed rows, ``details`` as JSON
     text), with the same provenance columns.  Returns the two paths.
     """
-    import pandas as pd  # optional dependency (the "data" extra)
-
-    from lab.results import long_table
+    import pandas as pd  # lazy: optional dependency (the "data" extra)
 
     meta = dict(provenance() if meta is None else meta)
     out = Path(out_dir)

@@ -102,6 +102,32 @@ class Grid:
         inner = ", ".join(f"{k}={list(v)!r}" for k, v in self.axes.items())
         return f"Grid({inner})"
 
+    # ---- the grid as a flat batch (one member per point; lab.runner.run's layout) --------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The number of values of each axis, in axis order."""
+        return tuple(len(v) for v in self.axes.values())
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Axis ``name``'s value at every point, in grid order: ``grid["lr"]`` is the (len(grid),)
+        array of learning rates of a batch with one member per point."""
+        if name not in self.axes:
+            raise KeyError(f"{name!r} is not an axis; the axes are {list(self.axes)}")
+        axis = self.names.index(name)
+        index = np.unravel_index(np.arange(len(self)), self.shape)[axis]
+        return np.asarray(self.axes[name])[index]
+
+    @property
+    def seeds(self) -> np.ndarray:
+        """The ``seed`` axis at every point as int64 (the ``seeds`` argument of lab.runner.run)."""
+        return self["seed"].astype(np.int64)
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Every axis but ``seed`` at every point (name -> array of len(grid))."""
+        return {name: self[name] for name in self.axes if name != "seed"}
+
     def _check_axes(self, names: Iterable[str] | None, param: str) -> tuple[str, ...] | None:
         if names is None:
             return None

@@ -173,7 +173,7 @@ class SweepResult:
         :meth:`to_csv`, and one column per array output holding that point's array.
 
         Needs pandas (the ``data`` extra)."""
-        import pandas as pd  # optional dependency (the "data" extra)
+        import pandas as pd  # lazy: optional dependency (the "data" extra)
 
         frame = pd.DataFrame([{k: r.get(k) for k in self._column_names()} for r in self.rows],
                              columns=list(self._column_names()))
@@ -187,7 +187,7 @@ class SweepResult:
 
         Scalar outputs and array outputs of one shape become variables; provenance columns are
         attributes when they are constant.  Needs pandas and xarray (the ``data`` extra)."""
-        import xarray as xr  # optional dependency (the "data" extra)
+        import xarray as xr  # lazy: optional dependency (the "data" extra)
 
         data = {name: ("point", self.array(name)) for name in self.scalars}
         for name, items in self.arrays.items():
