@@ -343,30 +343,18 @@ def run(
         a method needing one sample at two points (MVR2) on a problem without ``sample`` /
         ``stochastic_grad``, or record="oracle" for a method without an oracle.
     """
-    plan = _validate(
-        problem, optimizer, steps, seeds, record=record, checkpoints=checkpoints,
-        diverge_threshold=diverge_threshold, stochastic=stochastic, x0=x0, gtol=gtol,
-        rng_axes=rng_axes, check_every=check_every, seed_axis=seed_axis,
-    )  # fmt: skip
+    plan = _validate(problem, optimizer, steps, seeds, record=record, checkpoints=checkpoints,
+                     diverge_threshold=diverge_threshold, stochastic=stochastic, x0=x0, gtol=gtol,
+                     rng_axes=rng_axes, check_every=check_every, seed_axis=seed_axis)
     loop = _Loop(plan, optimizer)
     bar = None
     if progress is True:
-        bar = tqdm(total=plan.steps, desc=f"{optimizer.name} on {getattr(plan.problem, 'name', 'problem')}",
-                   unit="step")
+        label = f"{optimizer.name} on {getattr(plan.problem, 'name', 'problem')}"
+        bar = tqdm(total=plan.steps, desc=label, unit="step")
     callback = progress if callable(progress) else None
 
     t0 = time.perf_counter()
-    # Diverging members overflow by design; they are detected and frozen below, so NumPy's floating-point
-    # warnings are silenced inside the loop (they would otherwise stop the whole batch under -W error).
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k in range(plan.steps + 1):
-            loop.iterate(k)
-            if k == plan.steps:
-                break
-            if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(k + 1)
+    loop.run(bar, callback)
     wall = time.perf_counter() - t0
     if bar is not None:
         bar.close()
@@ -528,6 +516,20 @@ class _Loop:
         self.running = {
             "dual_min": None, "fro_min": None, "num": None, "den": 0.0, "seed_axis": plan.seed_axis
         }  # fmt: skip
+
+    def run(self, bar, callback) -> None:
+        """Iterations 0…T; after each step ``bar.update(1)`` and ``callback(t)`` (either may be None)."""
+        # Diverging members overflow by design; they are detected and frozen, so NumPy's floating-point
+        # warnings are silenced inside the loop (they would otherwise stop the whole batch under -W error).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for k in range(self.plan.steps + 1):
+                self.iterate(k)
+                if k == self.plan.steps:
+                    break
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(k + 1)
 
     def iterate(self, k: int) -> None:
         """Iteration k: the step from X_k (k < T), checkpoint k's metrics, then X_{k+1} accepted."""

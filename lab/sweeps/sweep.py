@@ -136,44 +136,28 @@ def run_sweep(
     SweepResult
     """
     # Validate everything before any work starts.
-    if not callable(compute):
-        raise TypeError(f"compute must be callable, got {type(compute).__name__}")
-    if not isinstance(grid, Grid):
-        raise TypeError(f"grid must be a lab.sweeps.Grid, got {type(grid).__name__}")
-    check_name(name)
-    chunk_size, n_jobs, scheduler = _check_execution(chunk_size, n_jobs, scheduler)
+    chunk_size, n_jobs, scheduler = _check_arguments(compute, grid, name, chunk_size, n_jobs, scheduler)
     store = _resolve_cache(cache)
-    if isinstance(code, (str, bytes)) or not isinstance(code, Sequence):
-        code = (code,)
+    code = (code,) if isinstance(code, (str, bytes)) or not isinstance(code, Sequence) else code
     salt = code_version(*default_code(compute), *code)
 
     t0 = time.perf_counter()
     book = _ChunkBook(name, grid.chunk_indices(chunk_size, by=by, key_axes=key_axes), store, salt)
-    bar = None
-    try:
-        book.look_up()
-        log.info(
-            "%s: %d chunks, %d from the cache, %d to compute, %d computed by another process",
-            name, len(book.chunks), book.stats.chunks_loaded, len(book.todo), len(book.waiting),
-        )
-        if progress or (_PROGRESS["on"] and (book.todo or book.waiting)):
-            bar = tqdm(total=len(book.chunks), initial=book.stats.chunks_loaded, desc=name, unit="chunk",
-                       leave=False)
-        book.compute_missing(compute, scheduler, n_jobs, bar)
-        book.collect_waiting(compute, bar)
-    finally:
-        book.release_all()
-        if bar is not None:
-            bar.close()
-
+    book.run(compute, scheduler, n_jobs, progress)
     result = assemble(name, grid, book.points, book.index, book.results, book.provenance)
     book.stats.wall_seconds = time.perf_counter() - t0
     result.stats = book.stats
     return result
 
 
-def _check_execution(chunk_size: Any, n_jobs: Any, scheduler: Any) -> tuple[int, int, Any]:
-    """``(chunk_size, n_jobs, scheduler)`` checked, with the session defaults filled in."""
+def _check_arguments(compute, grid, name, chunk_size, n_jobs, scheduler) -> tuple[int, int, Any]:
+    """:func:`run_sweep`'s arguments checked: ``(chunk_size, n_jobs, scheduler)`` with the session
+    defaults filled in."""
+    if not callable(compute):
+        raise TypeError(f"compute must be callable, got {type(compute).__name__}")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a lab.sweeps.Grid, got {type(grid).__name__}")
+    check_name(name)
     if n_jobs is None:
         n_jobs = _session_n_jobs()
     if isinstance(scheduler, str) and scheduler == "default":
@@ -222,6 +206,25 @@ class _ChunkBook:
         self.locks: dict[int, Any] = {}
         self.waiting: list[int] = []
         self.corrupt_before = store.corrupt if store else 0
+
+    def run(self, compute, scheduler, n_jobs, progress: bool) -> None:
+        """Every chunk's outputs: loaded, computed here, or waited for; no lock is left held."""
+        bar = None
+        try:
+            self.look_up()
+            log.info(
+                "%s: %d chunks, %d from the cache, %d to compute, %d computed by another process",
+                self.name, len(self.chunks), self.stats.chunks_loaded, len(self.todo), len(self.waiting),
+            )
+            if progress or (_PROGRESS["on"] and (self.todo or self.waiting)):
+                bar = tqdm(total=len(self.chunks), initial=self.stats.chunks_loaded, desc=self.name,
+                           unit="chunk", leave=False)
+            self.compute_missing(compute, scheduler, n_jobs, bar)
+            self.collect_waiting(compute, bar)
+        finally:
+            self.release_all()
+            if bar is not None:
+                bar.close()
 
     def take(self, i: int, entry) -> None:
         """Chunk i's outputs from a cache entry."""
