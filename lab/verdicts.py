@@ -65,7 +65,7 @@ def _text(value: Any) -> str | None:
 
 
 def typed_row(verdict: Any) -> dict[str, Any]:
-    """A verdict (``lab.stats.Verdict``, or a row of either schema) as a typed row."""
+    """A verdict (:class:`Verdict`, or a row of either schema) as a typed row."""
     row = verdict.as_row() if hasattr(verdict, "as_row") else dict(verdict)
     details = row.get("details") or {}
     if isinstance(details, str):
