@@ -24,13 +24,27 @@ Algorithm of :func:`run_sweep`
    style) with the provenance on every row.  The order, and every number, are independent
    of the chunking and of the execution backend (given a ``compute`` whose batched call
    equals the one-by-one calls, as the lab's standards require).
+
+Modules
+-------
+* :mod:`lab.sweeps.grid` — :class:`Grid` (also the flat batch of :func:`lab.runner.batch_grid`)
+  and the per-point random keys;
+* :mod:`lab.sweeps.table` — :class:`SweepResult`, the long table;
+* :mod:`lab.sweeps.executors` — local, joblib and Dask execution, and the one Dask set-up
+  (:func:`start_client`, :func:`dask_client`, :func:`execution`);
+* :mod:`lab.sweeps.sweep` — :func:`run_sweep` and its cache keys (:func:`default_code`).
+
+Every public name (and the private ones other modules use) is importable from ``lab.sweeps``.
 """
 
-# The package's parts: grid (lab.sweeps.grid), result table (lab.sweeps.table), executors
-# (lab.sweeps.executors) and run_sweep with its cache keys (lab.sweeps.sweep).  Every public name
-# (and the private ones other modules use) stays importable from lab.sweeps.
 from lab.cache import code_version  # noqa: F401
-from lab.sweeps.executors import SchedulerError, _compute_chunk, execution, start_client  # noqa: F401
+from lab.sweeps.executors import (  # noqa: F401
+    SchedulerError,
+    _compute_chunk,
+    dask_client,
+    execution,
+    start_client,
+)
 from lab.sweeps.grid import KEY, SEED_AXES, Grid, point_key  # noqa: F401
 from lab.sweeps.sweep import (  # noqa: F401
     PROJECT_PACKAGES,
