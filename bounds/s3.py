@@ -17,6 +17,7 @@ import sympy as sp
 from bounds import symbols as S
 from bounds.core import Theorem
 from lab.backend import namespace
+from lab.orthogonalization import polar as _polar  # the project's one polar factor
 
 _REF = "Chen, Li, Liu, Muon Optimizes Under Spectral Norm Constraints, arXiv 2506.15054"
 _SRC = "lab derivation consistent with S3 (claim: {claim})"
@@ -263,12 +264,6 @@ BUILDERS = (l1_excess, l1_radius, stationarity, l2, l2_sharp, l2_ball, l3_step, 
 # ----------------------------------------------------------------------------------------------------
 # array helpers (array API; batched over leading axes)
 # ----------------------------------------------------------------------------------------------------
-def _polar(G):
-    xp = namespace(G)
-    U, _, Vh = xp.linalg.svd(G, full_matrices=False)
-    return U @ Vh
-
-
 def _inner(A, B):
     xp = namespace(A, B)
     return xp.sum(A * B, axis=(-2, -1))

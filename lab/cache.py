@@ -43,11 +43,10 @@ import inspect
 import io
 import json
 import linecache
+import marshal
 import math
 import os
-import platform
 import re
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -58,10 +57,12 @@ from typing import Any
 
 import numpy as np
 
+# provenance lives in lab.provenance; these two names are its old home
+from lab.provenance import REPO_ROOT, static_provenance  # noqa: F401
+
 #: Version of the storage layout; part of every key, so a layout change invalidates old entries.
 CACHE_FORMAT = 1
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -162,7 +163,6 @@ def _module_sources(module: ModuleType) -> list[tuple[str, bytes]]:
 
 def _source_of(obj: Any) -> bytes:
     """The source text that defines ``obj`` (read from disk now, not from a stale cache)."""
-    import functools
 
     if isinstance(obj, ModuleType):
         files = _module_sources(obj)
@@ -194,8 +194,6 @@ def _source_of(obj: Any) -> bytes:
                 f"code_version: cannot find the source of {obj!r}; pass its module instead"
             ) from None
         # Interactively defined functions: hash the compiled code object instead.
-        import marshal
-
         return marshal.dumps(code)
 
 
@@ -500,35 +498,3 @@ class Cache:
                 p.unlink()
                 n += 1
         return n
-
-
-@functools.lru_cache(maxsize=1)
-def static_provenance() -> dict[str, str]:
-    """Versions, git revision and host of this process (plain strings; computed once)."""
-    import importlib.metadata
-
-    def version(dist: str) -> str:
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
-
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        rev = "unknown"
-    return {
-        "git_revision": rev or "unknown",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": version("scipy"),
-        "array_api_compat": version("array-api-compat"),
-        "muon_lab": version("muon-lab"),
-        "host": platform.node(),
-    }

@@ -410,8 +410,8 @@ MUTANTS: dict[str, Mutant] = {
         _m(
             "runner-same-sample",
             "lab/runner.py",
-            "gradient_fn(problem, sample_rng.at(t), stochastic=stochastic)",
-            "gradient_fn(problem, sample_rng.at(1), stochastic=stochastic)",
+            "gradient_fn(problem, self.sample_rng.at(t), stochastic=stochastic)",
+            "gradient_fn(problem, self.sample_rng.at(1), stochastic=stochastic)",
             "every step draws the sample of step 1 (noise frozen)",
             "runner",
         ),

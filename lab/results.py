@@ -16,17 +16,15 @@ dependencies, :func:`long_table` / :func:`write_parquet` need pandas (and pyarro
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
-import platform
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lab.cache import REPO_ROOT, static_provenance
+from lab.provenance import results_provenance as provenance
+from lab.serialize import jsonable
 
 __all__ = ["recording", "record", "flatten", "save_npz", "long_table", "write_parquet", "provenance"]
 
@@ -73,36 +71,6 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, np.ndarray]:
     return out
 
 
-def provenance() -> dict[str, str]:
-    """Where the numbers come from: git revision and dirty flag, versions, date (UTC), machine."""
-    info = dict(static_provenance())
-    try:
-        status = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-        info["git_dirty"] = "true" if status.strip() else "false"
-    except (OSError, subprocess.SubprocessError):
-        info["git_dirty"] = "unknown"
-    info["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    info["machine"] = f"{platform.node()} {platform.machine()} {platform.processor() or ''}".strip()
-    return info
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value)
-
-
 def save_npz(experiments: Iterable[Any], path: str | Path) -> Path:
     """Write experiments as one compressed ``.npz``: ``<experiment>/measured/<name>`` and
     ``<experiment>/theoretical/<name>`` float arrays, and ``<experiment>/meta`` as JSON text.
@@ -113,7 +81,8 @@ def save_npz(experiments: Iterable[Any], path: str | Path) -> Path:
         for side in ("measured", "theoretical"):
             for name, a in flatten(getattr(exp, side)).items():
                 arrays[f"{exp.name}/{side}/{name}"] = a
-        arrays[f"{exp.name}/meta"] = np.asarray(json.dumps(_jsonable(exp.meta), sort_keys=True))
+        meta = jsonable(exp.meta, keep_nonfinite=True)
+        arrays[f"{exp.name}/meta"] = np.asarray(json.dumps(meta, sort_keys=True))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
@@ -143,7 +112,7 @@ def long_table(experiments: Iterable[Any], *, claims: Mapping[str, Iterable[str]
     and their lengths match the array's leading dimensions; other dimensions are integer
     positions ``i<k>``.
     """
-    import pandas as pd  # optional dependency (the "data" extra)
+    import pandas as pd  # lazy: optional dependency (the "data" extra)
 
     meta = dict(provenance() if meta is None else meta)
     frames = []

@@ -270,62 +270,76 @@ def run_chunks(
     on_chunk : called with (chunk index, computed?) after each chunk is obtained.
     """
     salt = code_version(lab, problems_pkg)
-    B = int(seeds.shape[0])
-    bounds = chunk_bounds(B, chunk_members)
-    stats = ChunkStats(chunks=len(bounds))
-    keys = []
-    for lo, hi in bounds:
-        key_config = {"run_id": run_id, "members": [lo, hi], "seeds": seeds[lo:hi], "steps": steps}
-        keys.append((key_config, Cache.key(CACHE_NAME, key_config, salt)))
-    parts: dict[int, dict] = {}
-
-    def compute(i: int) -> None:
-        lo, hi = bounds[i]
-
-        def step_done(t):
-            if progress is not None:
-                progress(1)
-
-        opt = make_chunk_optimizer(slice(lo, hi))
-        res = run(problem, opt, steps, seeds[lo:hi], progress=step_done, **run_kwargs)
-        arrays = _arrays(res)
-        cache.store(CACHE_NAME, keys[i][1], arrays, config=keys[i][0], salt=salt, extra={"run_id": run_id})
-        parts[i] = arrays
-        stats.computed += 1
-        if on_chunk is not None:
-            on_chunk(i, True)
-
-    def take(i: int, entry) -> None:
-        parts[i] = entry.arrays
-        stats.loaded += 1
-        if progress is not None:
-            progress(steps)
-        if on_chunk is not None:
-            on_chunk(i, False)
-
+    bounds = chunk_bounds(int(seeds.shape[0]), chunk_members)
+    chunks = _Chunks(problem, make_chunk_optimizer, steps, seeds, run_kwargs, run_id, bounds, cache, salt,
+                     progress, on_chunk)
     waiting = []
-    for i, (_, key) in enumerate(keys):
+    for i, (_, key) in enumerate(chunks.keys):
         entry = cache.load(CACHE_NAME, key)
         if entry is not None:
-            take(i, entry)
+            chunks.take(i, entry)
             continue
         with cache.lock(CACHE_NAME, key, blocking=False) as held:
             if held:
                 entry = cache.load(CACHE_NAME, key)  # committed by another run before we locked?
                 if entry is not None:
-                    take(i, entry)
+                    chunks.take(i, entry)
                 else:
-                    compute(i)
+                    chunks.compute(i)
                 continue
         waiting.append(i)  # another process computes it: come back when our own chunks are done
     for i in waiting:
-        with cache.lock(CACHE_NAME, keys[i][1]):
-            entry = cache.load(CACHE_NAME, keys[i][1])
+        with cache.lock(CACHE_NAME, chunks.keys[i][1]):
+            entry = cache.load(CACHE_NAME, chunks.keys[i][1])
             if entry is not None:
-                take(i, entry)
+                chunks.take(i, entry)
             else:  # its holder died before committing it
-                compute(i)
-    return _assemble(parts, len(bounds), steps, config, problem, run_id), stats
+                chunks.compute(i)
+    return _assemble(chunks.parts, len(bounds), steps, config, problem, run_id), chunks.stats
+
+
+class _Chunks:
+    """The chunks of one :func:`run_chunks` call: their cache keys, and each one run or loaded."""
+
+    def __init__(self, problem, make_chunk_optimizer, steps, seeds, run_kwargs, run_id, bounds, cache, salt,
+                 progress, on_chunk):
+        self.problem, self.make_chunk_optimizer, self.steps = problem, make_chunk_optimizer, steps
+        self.seeds, self.run_kwargs, self.run_id, self.bounds = seeds, run_kwargs, run_id, bounds
+        self.cache, self.salt, self.progress, self.on_chunk = cache, salt, progress, on_chunk
+        self.stats = ChunkStats(chunks=len(bounds))
+        self.keys = []
+        for lo, hi in bounds:
+            key_config = {"run_id": run_id, "members": [lo, hi], "seeds": seeds[lo:hi], "steps": steps}
+            self.keys.append((key_config, Cache.key(CACHE_NAME, key_config, salt)))
+        self.parts: dict[int, dict] = {}
+
+    def _step_done(self, t) -> None:
+        if self.progress is not None:
+            self.progress(1)
+
+    def compute(self, i: int) -> None:
+        """Run chunk i's members and store the chunk."""
+        lo, hi = self.bounds[i]
+        opt = self.make_chunk_optimizer(slice(lo, hi))
+        seeds = self.seeds[lo:hi]
+        res = run(self.problem, opt, self.steps, seeds, progress=self._step_done, **self.run_kwargs)
+        arrays = _arrays(res)
+        key_config, key = self.keys[i]
+        extra = {"run_id": self.run_id}
+        self.cache.store(CACHE_NAME, key, arrays, config=key_config, salt=self.salt, extra=extra)
+        self.parts[i] = arrays
+        self.stats.computed += 1
+        if self.on_chunk is not None:
+            self.on_chunk(i, True)
+
+    def take(self, i: int, entry) -> None:
+        """Chunk i from a cache entry."""
+        self.parts[i] = entry.arrays
+        self.stats.loaded += 1
+        if self.progress is not None:
+            self.progress(self.steps)
+        if self.on_chunk is not None:
+            self.on_chunk(i, False)
 
 
 def _assemble(parts, n, steps, config, problem, run_id) -> RunResult:

@@ -73,30 +73,26 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
 
 from __future__ import annotations
 
-import functools
-import io
-import json
 import math
-import os
-import tempfile
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import problems
-from lab.backend import backend_name, namespace, to_numpy
-from lab.cache import atomic_write_bytes, config_hash
+from lab.backend import get_backend, namespace, to_numpy
+from lab.norms import get_norm
 from lab.optimizers.base import Optimizer, check_params, gradient_fn, has_sample_interface, tree_where
+from lab.provenance import run_provenance as provenance
 from lab.random import RNG
+from lab.run_result import STATUSES, RunResult
+from lab.sweeps.grid import Grid
 
 __all__ = [
     "RECORD_GROUPS",
     "DEFAULT_RECORD",
     "RunResult",
-    "BatchGrid",
     "batch_grid",
     "log_checkpoints",
     "run",
@@ -105,35 +101,18 @@ __all__ = [
 
 RECORD_GROUPS = ("loss", "grad", "estimator", "step", "params", "oracle", "lion", "running")
 DEFAULT_RECORD = ("loss", "grad", "estimator", "step", "params")
-STATUSES = ("converged", "running", "diverged")
 
 
 # ------------------------------------------------------------------------------------------ batch
 
 
-class BatchGrid(NamedTuple):
-    """An outer product of seeds and hyperparameter values flattened to a batch (B,).
+def batch_grid(seed=(0,), **axes) -> Grid:
+    """The outer product seed × axis₁ × axis₂ × … as a :class:`lab.sweeps.Grid` of numbers.
 
-    seeds : int64 array (B,); values : dict name -> float64 array (B,); axes : dict name -> the
-    distinct values of that axis, in order; shape : the grid shape (len of each axis).
-    """
-
-    seeds: np.ndarray
-    values: dict
-    axes: dict
-    shape: tuple
-
-    def __getitem__(self, name):  # grid["lr"] -> the (B,) array of lr values
-        if isinstance(name, str):
-            return self.seeds if name == "seed" else self.values[name]
-        return tuple.__getitem__(self, name)
-
-
-def batch_grid(seed=(0,), **axes) -> BatchGrid:
-    """The outer product seed × axis₁ × axis₂ × …, flattened in C order (last axis fastest).
-
-    ``batch_grid(seed=range(3), lr=[0.1, 0.2])`` gives B = 6 runs with seeds [0,0,1,1,2,2] and
-    lr [0.1,0.2,0.1,0.2,0.1,0.2].
+    The grid's flat-batch view is C order (last axis fastest): ``batch_grid(seed=range(3),
+    lr=[0.1, 0.2])`` gives B = 6 runs with ``grid.seeds`` [0,0,1,1,2,2] and ``grid["lr"]``
+    [0.1,0.2,0.1,0.2,0.1,0.2].  Seeds must be integers and every other axis numbers (stored as
+    floats); an axis may not repeat a value.
     """
     seeds = np.asarray(list(seed) if not isinstance(seed, np.ndarray) else seed)
     if seeds.ndim != 1 or seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer):
@@ -150,14 +129,8 @@ def batch_grid(seed=(0,), **axes) -> BatchGrid:
         arr = np.asarray(items, dtype=np.float64)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"{name} must be a non-empty 1-D sequence of numbers, got {v!r}")
-        vals[name] = arr
-    shape = (seeds.size,) + tuple(a.size for a in vals.values())
-    mesh = np.meshgrid(np.arange(seeds.size), *[np.arange(a.size) for a in vals.values()], indexing="ij")
-    out_seeds = seeds[mesh[0].ravel()].astype(np.int64)
-    out_vals = {name: a[m.ravel()] for (name, a), m in zip(vals.items(), mesh[1:], strict=True)}
-    return BatchGrid(
-        out_seeds, out_vals, {"seed": seeds.tolist(), **{k: a.tolist() for k, a in vals.items()}}, shape
-    )
+        vals[name] = arr.tolist()
+    return Grid(seed=seeds.astype(np.int64).tolist(), **vals)
 
 
 def log_checkpoints(steps: int, per_decade: int = 10) -> np.ndarray:
@@ -167,258 +140,6 @@ def log_checkpoints(steps: int, per_decade: int = 10) -> np.ndarray:
     n = max(2, int(math.ceil(per_decade * math.log10(steps + 1))) + 1)
     pts = np.unique(np.round(np.geomspace(1, steps, n)).astype(np.int64))
     return np.unique(np.concatenate([[0], pts, [steps]])).astype(np.int64)
-
-
-# ------------------------------------------------------------------------------------------ result
-
-
-@functools.lru_cache(maxsize=1)
-def _static_provenance() -> dict:
-    from lab.cache import static_provenance
-
-    return static_provenance()
-
-
-def provenance(xp=None, dtype=None) -> dict:
-    """Versions, backend, dtype and git revision of this run (plain strings)."""
-    out = dict(_static_provenance())
-    out["backend"] = backend_name(xp) if xp is not None else "numpy"
-    out["dtype"] = str(dtype).split(".")[-1] if dtype is not None else "float64"
-    out["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return out
-
-
-@dataclass
-class RunResult:
-    """The outcome of :func:`run` (fields documented; arrays are host NumPy unless stated).
-
-    Attributes
-    ----------
-    checkpoints : int64 array (K,) — iterate indices k of the recorded rows (0 = x0, T = last).
-    metrics : dict name -> float64 array (K, *batch) — see the module docstring; NaN where not
-        defined (e.g. step metrics at k = T, any metric at or after a member's divergence).
-    status : str array (*batch) — "converged" (final ‖∇f‖_F ≤ gtol), "running" (budget used up),
-        "diverged".
-    diverged_at : int64 array (*batch) — the step t whose iterate X_t was rejected (−1: never).
-    message : str — a one-line summary.
-    steps : int — the number of steps T.
-    batch_shape : tuple.
-    seeds : int64 array (*batch) or None (when an RNG was passed).
-    members : dict name -> array (*batch) — per-member configuration (seed, constant hyperparameters).
-    config : dict — problem.describe(), optimizer.describe() and the runner's options.
-    provenance : dict — versions, backend, dtype, git revision, host, time.
-    wall_time : float — seconds spent in the loop.
-    final_params : Params in the run's namespace (None after :meth:`load`).
-    final_state : the optimizer state after the last step (None after :meth:`load`).
-    """
-
-    checkpoints: np.ndarray
-    metrics: dict
-    status: np.ndarray
-    diverged_at: np.ndarray
-    message: str
-    steps: int
-    batch_shape: tuple
-    seeds: Any
-    members: dict
-    config: dict
-    provenance: dict
-    wall_time: float = 0.0
-    final_params: Any = None
-    final_state: Any = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def success(self) -> bool:
-        """True when no member diverged."""
-        return not bool(np.any(self.status == "diverged"))
-
-    @property
-    def num_members(self) -> int:
-        return int(np.prod(self.batch_shape, dtype=np.int64)) if self.batch_shape else 1
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.metrics[name]
-
-    def final(self, name: str) -> np.ndarray:
-        """The metric at the last checkpoint, an array of the batch shape."""
-        return self.metrics[name][-1]
-
-    @property
-    def run_id(self) -> str:
-        """16 hex digits naming this run: a hash of its configuration and its members.
-
-        The same configuration and seeds give the same id (``lab run`` sets it from the command's
-        merged configuration; a result built by :func:`run` hashes ``config`` and ``members``).
-        """
-        rid = self.extra.get("run_id") if self.extra else None
-        if rid:
-            return str(rid)
-        body = json.dumps(
-            {"config": self.config, "members": {k: np.asarray(v).tolist() for k, v in self.members.items()}},
-            sort_keys=True,
-            default=str,
-        )
-        return config_hash(body)[:16]
-
-    def iter_table(self):
-        """The rows of :meth:`to_table`, one at a time (so that writing a large table stays small).
-
-        Columns: ``run_id``, ``member``, the member's hyperparameters (``seed``, ``lr``, ``beta``,
-        ... — the values this member ran with, constant over its rows), ``status``,
-        ``diverged_at``, ``step`` (the checkpoint k), the metrics recorded at k, then the problem
-        (``problem`` and one ``problem_<param>`` column per constructor parameter, ``noise`` and
-        ``noise_<param>``), ``optimizer``, ``oracle`` and provenance.  A per-step metric whose
-        name is also a member column gets the prefix ``step_``: the scheduled step size η_t of
-        the ``step`` group is ``step_lr``, while ``lr`` stays the member's (swept) value.
-        """
-        B = self.num_members
-        flat = {k: np.reshape(v, (len(self.checkpoints), B)) for k, v in self.metrics.items()}
-        members = {k: np.reshape(np.asarray(v), (B,)) for k, v in self.members.items()}
-        status = np.reshape(self.status, (B,))
-        div = np.reshape(self.diverged_at, (B,))
-        pcfg = self.config.get("problem", {})
-        prob = pcfg.get("name", "")
-        opt_cfg = self.config.get("optimizer", {})
-        opt = opt_cfg.get("optimizer", "")
-        oracles = "+".join(str(o.get("oracle", "")) for o in opt_cfg.get("oracles", []) or [])
-        problem_cols = {"problem": prob}
-        for k, v in (pcfg.get("params") or {}).items():
-            problem_cols[f"problem_{k}"] = _cell(v)
-        noise = pcfg.get("noise") or {}
-        if noise:
-            problem_cols["noise"] = noise.get("name", "")
-            for k, v in noise.items():
-                if k != "name":
-                    problem_cols[f"noise_{k}"] = _cell(v)
-        common = {**problem_cols, "optimizer": opt, "oracle": oracles, **self.provenance}
-        taken = {"run_id", "member", "status", "diverged_at", "step", *members, *common}
-        metric_cols = {k: (f"step_{k}" if k in taken else k) for k in flat}
-        run_id = self.run_id
-        for j in range(B):
-            base = {"run_id": run_id, "member": j}
-            for k, v in members.items():
-                base[k] = v[j].item() if hasattr(v[j], "item") else v[j]
-            base["status"] = str(status[j])
-            base["diverged_at"] = int(div[j])
-            for c, step in enumerate(self.checkpoints):
-                row = dict(base)
-                row["step"] = int(step)
-                for k, v in flat.items():
-                    row[metric_cols[k]] = float(v[c, j])
-                row.update(common)
-                yield row
-
-    def to_table(self) -> list[dict]:
-        """Rows member × checkpoint with configuration and provenance (a long table, benchopt style).
-
-        See :meth:`iter_table` for the columns.
-        """
-        return list(self.iter_table())
-
-    def save(self, path) -> tuple[Path, Path]:
-        """Write ``<path>.csv`` (the table) and ``<path>.npz`` (the arrays, config and provenance).
-
-        Each file is written to a temporary file and moved into place, so a killed process leaves
-        either the previous file or the complete new one.
-
-        The ``.npz`` layout (``np.load(..., allow_pickle=False)``; K checkpoints, batch shape S):
-
-        * ``checkpoints`` — int64 (K,), the iterate indices k of the rows;
-        * ``metric/<name>`` — float64 (K, *S), one per recorded metric (the keys of ``metrics``;
-          the per-step step size is ``metric/lr``, written ``step_lr`` in the CSV);
-        * ``member/<name>`` — (*S), per-member configuration: ``seed`` and each hyperparameter;
-        * ``status`` — str (*S): "converged", "running" or "diverged";
-        * ``diverged_at`` — int64 (*S), the rejected step (−1: never);
-        * ``batch_shape`` — int64 (len(S),);
-        * ``meta`` — a 0-d str array holding JSON: ``run_id``, ``message``, ``steps``, ``config``
-          (problem, optimizer, runner), ``provenance`` and ``wall_time``.
-        """
-        import csv
-
-        path = Path(path)
-        stem = path.with_suffix("") if path.suffix in (".csv", ".npz") else path
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        csv_path, npz_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".npz")
-        rows = self.iter_table()
-        first = next(rows, None)
-        # Streamed to a temporary file (the table can be far larger than the arrays), then moved.
-        fd, tmp = tempfile.mkstemp(dir=csv_path.parent, prefix=f".{csv_path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                if first is not None:
-                    writer = csv.DictWriter(fh, fieldnames=list(first))
-                    writer.writeheader()
-                    writer.writerow(first)
-                    writer.writerows(rows)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
-        arrays.update({f"member/{k}": np.asarray(v) for k, v in self.members.items()})
-        buf = io.BytesIO()
-        np.savez(
-            buf,
-            checkpoints=self.checkpoints,
-            status=self.status.astype("U"),
-            diverged_at=self.diverged_at,
-            batch_shape=np.asarray(self.batch_shape, dtype=np.int64),
-            meta=np.asarray(
-                json.dumps(
-                    {
-                        "run_id": self.run_id,
-                        "message": self.message,
-                        "steps": self.steps,
-                        "config": self.config,
-                        "provenance": self.provenance,
-                        "wall_time": self.wall_time,
-                    },
-                    default=str,
-                )
-            ),
-            **arrays,
-        )
-        try:
-            atomic_write_bytes(npz_path, buf.getvalue())
-            os.replace(tmp, csv_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return csv_path, npz_path
-
-    @classmethod
-    def load(cls, path) -> RunResult:
-        """Read a result written by :meth:`save` (without final params/state)."""
-        path = Path(path)
-        npz = path if path.suffix == ".npz" else path.with_name(path.name.removesuffix(".csv") + ".npz")
-        with np.load(npz, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            metrics = {k[len("metric/") :]: z[k] for k in z.files if k.startswith("metric/")}
-            members = {k[len("member/") :]: z[k] for k in z.files if k.startswith("member/")}
-            return cls(
-                checkpoints=z["checkpoints"],
-                metrics=metrics,
-                status=z["status"],
-                diverged_at=z["diverged_at"],
-                message=meta["message"],
-                steps=meta["steps"],
-                batch_shape=tuple(int(v) for v in z["batch_shape"]),
-                seeds=members.get("seed"),
-                members=members,
-                config=meta["config"],
-                provenance=meta["provenance"],
-                wall_time=meta["wall_time"],
-                extra={"run_id": meta["run_id"]} if meta.get("run_id") else {},
-            )
-
-
-def _cell(value):
-    """A CSV cell for a configuration value: scalars as they are, anything else as JSON."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return json.dumps(value, default=str)
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -461,8 +182,6 @@ def _check_record(record) -> tuple[str, ...]:
 
 
 def _block_norms(optimizer: Optimizer, problem, num_blocks: int):
-    from lab.norms import get_norm
-
     norms = optimizer.dual_norms(num_blocks)
     if norms is not None:
         return tuple(norms)
@@ -624,7 +343,52 @@ def run(
         a method needing one sample at two points (MVR2) on a problem without ``sample`` /
         ``stochastic_grad``, or record="oracle" for a method without an oracle.
     """
-    # ---- validation (no work before this block is through) ----------------------------------
+    plan = _validate(problem, optimizer, steps, seeds, record=record, checkpoints=checkpoints,
+                     diverge_threshold=diverge_threshold, stochastic=stochastic, x0=x0, gtol=gtol,
+                     rng_axes=rng_axes, check_every=check_every, seed_axis=seed_axis)
+    loop = _Loop(plan, optimizer)
+    bar = None
+    if progress is True:
+        label = f"{optimizer.name} on {getattr(plan.problem, 'name', 'problem')}"
+        bar = tqdm(total=plan.steps, desc=label, unit="step")
+    callback = progress if callable(progress) else None
+
+    t0 = time.perf_counter()
+    loop.run(bar, callback)
+    wall = time.perf_counter() - t0
+    if bar is not None:
+        bar.close()
+    return _assemble(plan, optimizer, loop, wall)
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+class _Plan(NamedTuple):
+    """The validated inputs of a run (nothing is computed before they are all checked)."""
+
+    problem: Any
+    steps: int
+    ckpts: np.ndarray
+    checkpoints: Any  # as given ("log", "all" or the list), for the configuration record
+    record: tuple[str, ...]
+    diverge_threshold: float | None
+    stochastic: bool
+    gtol: float | None
+    check_every: int
+    rng_axes: tuple
+    seed_axis: int | None
+    oracles: Any
+    rng: RNG
+    seed_arr: np.ndarray | None
+    batch_shape: tuple
+    params: tuple
+    norms: tuple
+
+
+def _validate(problem, optimizer, steps, seeds, *, record, checkpoints, diverge_threshold, stochastic, x0,
+              gtol, rng_axes, check_every, seed_axis) -> _Plan:
+    """Check every option of :func:`run` (in the order its docstring lists) and build x0."""
     if isinstance(problem, str):
         if problem not in problems.REGISTRY:
             raise ValueError(
@@ -642,12 +406,27 @@ def run(
         raise ValueError(f"gtol must be >= 0 or None, got {gtol!r}")
     if isinstance(check_every, bool) or not isinstance(check_every, (int, np.integer)) or check_every < 1:
         raise ValueError(f"check_every must be an integer >= 1, got {check_every!r}")
-    check_every = int(check_every)
     if not isinstance(stochastic, bool):
         raise TypeError(f"stochastic must be True or False, got {stochastic!r}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a lab.optimizers.Optimizer, got {type(optimizer).__name__}")
     block_shapes = tuple(tuple(s) for s in problem.block_shapes)
+    oracles = _check_pairing(problem, optimizer, steps, block_shapes, stochastic, record)
+    rng, seed_arr = _member_rng(problem, seeds, rng_axes)
+    batch_shape = tuple(rng.batch_shape)
+    optimizer.check_batch(batch_shape)
+    seed_axis = _check_seed_axis(seed_axis, batch_shape)
+    params = _initial_params(problem, x0, rng, block_shapes, batch_shape)
+    return _Plan(
+        problem=problem, steps=steps, ckpts=ckpts, checkpoints=checkpoints, record=record,
+        diverge_threshold=diverge_threshold, stochastic=stochastic, gtol=gtol, check_every=int(check_every),
+        rng_axes=rng_axes, seed_axis=seed_axis, oracles=oracles, rng=rng, seed_arr=seed_arr,
+        batch_shape=batch_shape, params=params, norms=_block_norms(optimizer, problem, len(block_shapes)),
+    )  # fmt: skip
+
+
+def _check_pairing(problem, optimizer, steps, block_shapes, stochastic, record):
+    """The optimizer against the problem's blocks and interface; returns its block oracles."""
     optimizer.validate(steps, block_shapes)
     if stochastic and optimizer.needs_same_sample and not has_sample_interface(problem):
         raise ValueError(
@@ -660,205 +439,247 @@ def run(
             f"stochastic=True needs problem.sample and problem.stochastic_grad; problem "
             f"{getattr(problem, 'name', problem)!r} has none (use stochastic=False)"
         )
-    num_blocks = len(block_shapes)
-    oracles = optimizer.block_oracles(num_blocks)
+    oracles = optimizer.block_oracles(len(block_shapes))
     if "oracle" in record and oracles is None:
         raise ValueError(f"record: 'oracle' needs an optimizer with an oracle; {optimizer.name!r} has none")
+    return oracles
 
+
+def _member_rng(problem, seeds, rng_axes) -> tuple[RNG, np.ndarray | None]:
+    """``(the members' RNG, the seed array or None when an RNG was given)``."""
     if isinstance(seeds, RNG):
-        rng, seed_arr = seeds, None
-    else:
-        seed_arr = np.asarray(seeds)
-        if not np.issubdtype(seed_arr.dtype, np.integer):
-            raise ValueError(f"seeds must be integers (or a lab.random.RNG), got {seeds!r}")
-        xp_problem = getattr(problem, "xp", None)
-        if hasattr(problem, "make_rng"):
-            rng = problem.make_rng(seed_arr, *rng_axes)
-        else:
-            from lab.backend import get_backend
+        return seeds, None
+    seed_arr = np.asarray(seeds)
+    if not np.issubdtype(seed_arr.dtype, np.integer):
+        raise ValueError(f"seeds must be integers (or a lab.random.RNG), got {seeds!r}")
+    if hasattr(problem, "make_rng"):
+        return problem.make_rng(seed_arr, *rng_axes), seed_arr
+    xp_problem = getattr(problem, "xp", None)
+    name = getattr(problem, "name", "problem")
+    return RNG.from_seeds(seed_arr, name, *rng_axes, xp=xp_problem or get_backend()), seed_arr
 
-            rng = RNG.from_seeds(
-                seed_arr, getattr(problem, "name", "problem"), *rng_axes, xp=xp_problem or get_backend()
-            )
-    batch_shape = tuple(rng.batch_shape)
-    optimizer.check_batch(batch_shape)
-    if seed_axis is not None:
-        if isinstance(seed_axis, bool) or not isinstance(seed_axis, (int, np.integer)):
-            raise ValueError(f"seed_axis must be an integer or None, got {seed_axis!r}")
-        if not -len(batch_shape) <= seed_axis < len(batch_shape):
-            raise ValueError(f"seed_axis {seed_axis} is out of range for the batch shape {batch_shape}")
-        seed_axis = int(seed_axis) % len(batch_shape)
 
-    if x0 is None:
-        params = check_params(problem.x0(rng), "x0")
-    else:
-        params = check_params(x0, "x0")
+def _check_seed_axis(seed_axis, batch_shape) -> int | None:
+    if seed_axis is None:
+        return None
+    if isinstance(seed_axis, bool) or not isinstance(seed_axis, (int, np.integer)):
+        raise ValueError(f"seed_axis must be an integer or None, got {seed_axis!r}")
+    if not -len(batch_shape) <= seed_axis < len(batch_shape):
+        raise ValueError(f"seed_axis {seed_axis} is out of range for the batch shape {batch_shape}")
+    return int(seed_axis) % len(batch_shape)
+
+
+def _initial_params(problem, x0, rng, block_shapes, batch_shape) -> tuple:
+    params = check_params(problem.x0(rng) if x0 is None else x0, "x0")
     for i, (X, shape) in enumerate(zip(params, block_shapes, strict=True)):
         if tuple(X.shape) != batch_shape + shape:
             raise ValueError(f"x0[{i}] must have shape {batch_shape + shape}, got {tuple(X.shape)}")
-    xp = namespace(params[0])
-    dtype = params[0].dtype
-    norms = _block_norms(optimizer, problem, num_blocks)
-    state = optimizer.init(params)
+    return params
 
-    # ---- the loop ------------------------------------------------------------------------------
-    constants = getattr(problem, "constants", None)
-    f_star = getattr(constants, "f_star", None)
-    rec = _Recorder(xp, dtype, batch_shape, len(ckpts))
-    ck_index = {int(k): c for c, k in enumerate(ckpts)}
-    threshold = math.inf if diverge_threshold is None else diverge_threshold
-    frozen = xp.zeros(batch_shape, dtype=xp.bool)
-    any_frozen = False
-    diverged_at = xp.full(batch_shape, -1, dtype=xp.int64)
-    f_cur = problem.f(params)
-    bad0 = _out_of_bounds(xp, f_cur, threshold)
-    if bool(xp.any(bad0)):
-        raise ValueError("x0: the loss at the start is NaN/Inf or above diverge_threshold for some members")
-    sample_rng = rng.fold("sample")
-    oracle_rng = rng.fold("oracle")
-    want_running = "running" in record
-    check_at = set(range(check_every, steps + 1, check_every)) | {int(k) for k in ckpts if k > 0} | {steps}
-    snapshot = (params, state, f_cur)
-    pending_bad = None
-    running = {"dual_min": None, "fro_min": None, "num": None, "den": 0.0, "seed_axis": seed_axis}
 
-    bar = None
-    if progress is True:
-        from tqdm.auto import tqdm
+# ------------------------------------------------------------------------------------------ state and step
 
-        bar = tqdm(
-            total=steps, desc=f"{optimizer.name} on {getattr(problem, 'name', 'problem')}", unit="step"
-        )
-    callback = progress if callable(progress) else None
 
-    t0 = time.perf_counter()
-    # Diverging members overflow by design; they are detected and frozen below, so NumPy's floating-point
-    # warnings are silenced inside the loop (they would otherwise stop the whole batch under -W error).
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for k in range(steps + 1):
-            c = ck_index.get(k)
-            need_full = c is not None or want_running
-            info = None
-            step_bad = None
-            if k < steps:
-                t = k + 1
-                guard = _GradientGuard(gradient_fn(problem, sample_rng.at(t), stochastic=stochastic), xp)
-                new_params, new_state, info = optimizer.update(state, params, guard, oracle_rng.at(t))
-                step_bad = guard.bad
-            if need_full:
-                if info is not None and not stochastic and step_bad is None:
-                    # deterministic runs: the step's own gradient at X_k is ∇f(X_k); no second evaluation
-                    grad, grad_bad = info.gradient, None
-                else:
-                    grad, grad_bad = _sanitize(xp, tuple(problem.grad(params)))
-            if c is not None:
-                _record_checkpoint(
-                    rec, c, record, problem, params, grad, f_cur, f_star, norms, info, oracles, xp
-                )
-                if grad_bad is not None:
-                    rec.invalidate(c, grad_bad, keep=lambda n: n in ("f", "gap") or n.startswith("x_op"))
-            if want_running:
-                _update_running(running, grad, norms, info, xp, rec, c, grad_bad)
-            if k == steps:
-                break
-            # ---- divergence check and freezing ------------------------------------------------------
-            if step_bad is not None:
-                pending_bad = step_bad if pending_bad is None else (pending_bad | step_bad)
-            if any_frozen:  # frozen members keep their iterate and state bit for bit
-                keep = ~frozen
-                new_params = tree_where(keep, new_params, params)
-                new_state = tree_where(keep, new_state, state)
-            params, state = new_params, new_state
-            if t in check_at:
-                f_new = problem.f(params)
-                bad = _out_of_bounds(xp, f_new, threshold)
-                if pending_bad is not None:
-                    bad = bad | pending_bad
-                if any_frozen or bool(xp.any(bad)):
-                    newly = bad & ~frozen
-                    diverged_at = xp.where(newly, xp.full_like(diverged_at, t), diverged_at)
-                    frozen = frozen | newly
-                    # back to the last checked iterate (the previous step when check_every = 1)
-                    ok = ~newly  # (the step count, a Python int, stays the current one)
-                    params = tree_where(ok, params, snapshot[0])
-                    state = tree_where(ok, state, snapshot[1])
-                    f_new = xp.where(ok, f_new, snapshot[2])
-                    any_frozen = any_frozen or bool(xp.any(newly))
-                f_cur = f_new
-                snapshot = (params, state, f_cur)
-                pending_bad = None
-            if bar is not None:
-                bar.update(1)
-            if callback is not None:
-                callback(t)
-    wall = time.perf_counter() - t0
-    if bar is not None:
-        bar.close()
+class _Loop:
+    """The state of a run between iterations, and the iteration itself.
 
-    # ---- assemble ------------------------------------------------------------------------------
-    div_host = np.asarray(to_numpy(diverged_at), dtype=np.int64)
+    Holds the iterate X_k, the optimizer state, f(X_k), the frozen (diverged) members, the last
+    checked iterate they return to, and the metrics recorded so far.
+    """
+
+    def __init__(self, plan: _Plan, optimizer: Optimizer):
+        problem, xp = plan.problem, namespace(plan.params[0])
+        self.plan, self.problem, self.optimizer, self.xp = plan, problem, optimizer, xp
+        self.dtype = plan.params[0].dtype
+        self.params = plan.params
+        self.state = optimizer.init(plan.params)
+        self.f_star = getattr(getattr(problem, "constants", None), "f_star", None)
+        self.rec = _Recorder(xp, self.dtype, plan.batch_shape, len(plan.ckpts))
+        self.ck_index = {int(k): c for c, k in enumerate(plan.ckpts)}
+        self.threshold = math.inf if plan.diverge_threshold is None else plan.diverge_threshold
+        self.frozen = xp.zeros(plan.batch_shape, dtype=xp.bool)
+        self.any_frozen = False
+        self.diverged_at = xp.full(plan.batch_shape, -1, dtype=xp.int64)
+        self.f_cur = problem.f(self.params)
+        if bool(xp.any(_out_of_bounds(xp, self.f_cur, self.threshold))):
+            raise ValueError(
+                "x0: the loss at the start is NaN/Inf or above diverge_threshold for some members"
+            )
+        self.sample_rng = plan.rng.fold("sample")
+        self.oracle_rng = plan.rng.fold("oracle")
+        self.want_running = "running" in plan.record
+        every = plan.check_every
+        self.check_at = set(range(every, plan.steps + 1, every)) | {int(k) for k in plan.ckpts if k > 0}
+        self.check_at.add(plan.steps)
+        self.snapshot = (self.params, self.state, self.f_cur)
+        self.pending_bad = None
+        self.running = {
+            "dual_min": None, "fro_min": None, "num": None, "den": 0.0, "seed_axis": plan.seed_axis
+        }  # fmt: skip
+
+    def run(self, bar, callback) -> None:
+        """Iterations 0…T; after each step ``bar.update(1)`` and ``callback(t)`` (either may be None)."""
+        # Diverging members overflow by design; they are detected and frozen, so NumPy's floating-point
+        # warnings are silenced inside the loop (they would otherwise stop the whole batch under -W error).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for k in range(self.plan.steps + 1):
+                self.iterate(k)
+                if k == self.plan.steps:
+                    break
+                if bar is not None:
+                    bar.update(1)
+                if callback is not None:
+                    callback(k + 1)
+
+    def iterate(self, k: int) -> None:
+        """Iteration k: the step from X_k (k < T), checkpoint k's metrics, then X_{k+1} accepted."""
+        problem, stochastic = self.problem, self.plan.stochastic
+        c = self.ck_index.get(k)
+        info = step_bad = None
+        if k < self.plan.steps:
+            t = k + 1
+            gradient = gradient_fn(problem, self.sample_rng.at(t), stochastic=stochastic)
+            guard = _GradientGuard(gradient, self.xp)
+            oracle_rng = self.oracle_rng.at(t)
+            new_params, new_state, info = self.optimizer.update(self.state, self.params, guard, oracle_rng)
+            step_bad = guard.bad
+        if c is not None or self.want_running:
+            self._measure(c, info, step_bad)
+        if k < self.plan.steps:
+            self._accept(t, new_params, new_state, step_bad)
+
+    def _measure(self, c, info, step_bad) -> None:
+        """Checkpoint c's metrics of X_k (c None: only the running metrics)."""
+        xp, plan = self.xp, self.plan
+        if info is not None and not plan.stochastic and step_bad is None:
+            # deterministic runs: the step's own gradient at X_k is ∇f(X_k); no second evaluation
+            grad, grad_bad = info.gradient, None
+        else:
+            grad, grad_bad = _sanitize(xp, tuple(self.problem.grad(self.params)))
+        if c is not None:
+            _record_checkpoint(
+                self.rec, c, plan.record, self.problem, self.params, grad, self.f_cur, self.f_star,
+                plan.norms, info, plan.oracles, xp,
+            )  # fmt: skip
+            if grad_bad is not None:
+                self.rec.invalidate(c, grad_bad, keep=lambda n: n in ("f", "gap") or n.startswith("x_op"))
+        if self.want_running:
+            _update_running(self.running, grad, plan.norms, info, xp, self.rec, c, grad_bad)
+
+    def _accept(self, t, new_params, new_state, step_bad) -> None:
+        """X_t becomes the iterate; at a check step, members that failed go back and freeze."""
+        xp = self.xp
+        if step_bad is not None:
+            self.pending_bad = step_bad if self.pending_bad is None else (self.pending_bad | step_bad)
+        if self.any_frozen:  # frozen members keep their iterate and state bit for bit
+            keep = ~self.frozen
+            new_params = tree_where(keep, new_params, self.params)
+            new_state = tree_where(keep, new_state, self.state)
+        self.params, self.state = new_params, new_state
+        if t not in self.check_at:
+            return
+        f_new = self.problem.f(self.params)
+        bad = _out_of_bounds(xp, f_new, self.threshold)
+        if self.pending_bad is not None:
+            bad = bad | self.pending_bad
+        if self.any_frozen or bool(xp.any(bad)):
+            newly = bad & ~self.frozen
+            self.diverged_at = xp.where(newly, xp.full_like(self.diverged_at, t), self.diverged_at)
+            self.frozen = self.frozen | newly
+            # back to the last checked iterate (the previous step when check_every = 1)
+            ok = ~newly  # (the step count, a Python int, stays the current one)
+            self.params = tree_where(ok, self.params, self.snapshot[0])
+            self.state = tree_where(ok, self.state, self.snapshot[1])
+            f_new = xp.where(ok, f_new, self.snapshot[2])
+            self.any_frozen = self.any_frozen or bool(xp.any(newly))
+        self.f_cur = f_new
+        self.snapshot = (self.params, self.state, self.f_cur)
+        self.pending_bad = None
+
+
+# ------------------------------------------------------------------------------------------ assembly
+
+
+def _assemble(plan: _Plan, optimizer: Optimizer, loop: _Loop, wall: float) -> RunResult:
+    """The :class:`RunResult` of a finished loop (host arrays, status, message, configuration)."""
+    div_host = np.asarray(to_numpy(loop.diverged_at), dtype=np.int64)
+    batch_shape = plan.batch_shape
 
     def mask_after_divergence(stack):
         # checkpoint k is NaN for members whose iterate k was never reached (k >= diverged_at)
         d = np.where(div_host >= 0, div_host, np.iinfo(np.int64).max)
-        invalid = ckpts.reshape((-1,) + (1,) * len(batch_shape)) >= d[None, ...]
+        invalid = plan.ckpts.reshape((-1,) + (1,) * len(batch_shape)) >= d[None, ...]
         return np.where(invalid, np.nan, stack)
 
-    metrics = rec.to_host(mask_after_divergence)
-    with np.errstate(over="ignore", invalid="ignore"):  # a frozen member may sit far out: inf is honest
-        grad_final = problem.grad(params)
-        gfro = xp.sqrt(_sum_blocks(xp, [_inner(xp, G, G) for G in grad_final]))
-    gfro_host = np.asarray(to_numpy(gfro), dtype=np.float64)
-    status = np.full(batch_shape, "running", dtype="<U9")
-    if gtol is not None:
-        status[gfro_host <= float(gtol)] = "converged"
-    status[div_host >= 0] = "diverged"
-    n_div = int(np.sum(div_host >= 0))
-    B = int(np.prod(batch_shape, dtype=np.int64)) if batch_shape else 1
-    counts = {s: int(np.sum(status == s)) for s in STATUSES}
-    msg = f"{B} member(s) after {steps} steps: " + ", ".join(f"{v} {s}" for s, v in counts.items() if v)
-    if n_div:
-        msg += f" (first divergence at step {int(div_host[div_host >= 0].min())})"
-
+    metrics = loop.rec.to_host(mask_after_divergence)
+    status, msg = _status(plan, loop, div_host)
     members = {}
-    if seed_arr is not None:
-        members["seed"] = np.broadcast_to(seed_arr, batch_shape)
+    if plan.seed_arr is not None:
+        members["seed"] = np.broadcast_to(plan.seed_arr, batch_shape)
     members.update(optimizer.member_values(batch_shape))
-    config = {
-        "problem": problem.describe()
-        if hasattr(problem, "describe")
-        else {"name": getattr(problem, "name", "")},
-        "optimizer": optimizer.describe(),
-        "runner": {
-            "steps": steps,
-            "record": list(record),
-            "checkpoints": checkpoints if isinstance(checkpoints, str) else ckpts.tolist(),
-            "diverge_threshold": diverge_threshold,
-            "stochastic": stochastic,
-            "gtol": gtol,
-            "check_every": check_every,
-            "rng_axes": list(rng_axes),
-            "seed_axis": seed_axis,
-            "dual_norms": [n.describe() for n in norms],
-            "batch_shape": list(batch_shape),
-        },
-    }
     return RunResult(
-        checkpoints=ckpts,
+        checkpoints=plan.ckpts,
         metrics=metrics,
         status=status,
         diverged_at=div_host,
         message=msg,
-        steps=steps,
+        steps=plan.steps,
         batch_shape=batch_shape,
-        seeds=None if seed_arr is None else np.broadcast_to(seed_arr, batch_shape),
+        seeds=None if plan.seed_arr is None else np.broadcast_to(plan.seed_arr, batch_shape),
         members=members,
-        config=config,
-        provenance=provenance(xp, dtype),
+        config=_config(plan, optimizer),
+        provenance=provenance(loop.xp, loop.dtype),
         wall_time=wall,
-        final_params=params,
-        final_state=state,
+        final_params=loop.params,
+        final_state=loop.state,
     )
+
+
+def _status(plan: _Plan, loop: _Loop, div_host: np.ndarray) -> tuple[np.ndarray, str]:
+    """Each member's status (converged / running / diverged) and the one-line message."""
+    xp = loop.xp
+    with np.errstate(over="ignore", invalid="ignore"):  # a frozen member may sit far out: inf is honest
+        grad_final = plan.problem.grad(loop.params)
+        gfro = xp.sqrt(_sum_blocks(xp, [_inner(xp, G, G) for G in grad_final]))
+    gfro_host = np.asarray(to_numpy(gfro), dtype=np.float64)
+    status = np.full(plan.batch_shape, "running", dtype="<U9")
+    if plan.gtol is not None:
+        status[gfro_host <= float(plan.gtol)] = "converged"
+    status[div_host >= 0] = "diverged"
+    n_div = int(np.sum(div_host >= 0))
+    B = int(np.prod(plan.batch_shape, dtype=np.int64)) if plan.batch_shape else 1
+    counts = {s: int(np.sum(status == s)) for s in STATUSES}
+    msg = f"{B} member(s) after {plan.steps} steps: " + ", ".join(f"{v} {s}" for s, v in counts.items() if v)
+    if n_div:
+        msg += f" (first divergence at step {int(div_host[div_host >= 0].min())})"
+    return status, msg
+
+
+def _config(plan: _Plan, optimizer: Optimizer) -> dict:
+    """The run's configuration: problem, optimizer and the runner's options."""
+    problem = plan.problem
+    return {
+        "problem": (
+            problem.describe() if hasattr(problem, "describe") else {"name": getattr(problem, "name", "")}
+        ),
+        "optimizer": optimizer.describe(),
+        "runner": {
+            "steps": plan.steps,
+            "record": list(plan.record),
+            "checkpoints": plan.checkpoints if isinstance(plan.checkpoints, str) else plan.ckpts.tolist(),
+            "diverge_threshold": plan.diverge_threshold,
+            "stochastic": plan.stochastic,
+            "gtol": plan.gtol,
+            "check_every": plan.check_every,
+            "rng_axes": list(plan.rng_axes),
+            "seed_axis": plan.seed_axis,
+            "dual_norms": [n.describe() for n in plan.norms],
+            "batch_shape": list(plan.batch_shape),
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------ metrics of a step
 
 
 def _record_checkpoint(rec, c, record, problem, params, grad, f_cur, f_star, norms, info, oracles, xp):
@@ -877,8 +698,6 @@ def _record_checkpoint(rec, c, record, problem, params, grad, f_cur, f_star, nor
         for i in range(p):
             rec.put(c, f"grad_dual_b{i}", duals[i])
     if "params" in record:
-        from lab.norms import get_norm
-
         op = get_norm("spectral")
         for i in range(p):
             rec.put(c, f"x_op_b{i}", op.norm(params[i]))

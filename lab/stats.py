@@ -11,12 +11,11 @@ grid points within a run, and is deterministic given ``rng`` (``None`` means the
 * :func:`chance_flags` — how many statistical verdicts a correct lab flags by chance.
 * :func:`argmin_with_uncertainty` — best grid point, parabola-refined minimiser, bootstrap CI.
 * :func:`ratio_to_bound` — worst measured/bound ratio and where it occurs.
-* :class:`Verdict` — the record every check returns and ``lab check`` prints.
+* :class:`Verdict` — the record every check returns (it lives in :mod:`lab.verdicts`; importable here).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import stdtrit  # the Student-t quantile; scipy.stats costs seconds to import
 
+# the verdict record and the old private name of its normaliser (lab.tightness, lab.commands use it)
+from lab.verdicts import VERDICTS, Verdict, vacuous  # noqa: F401
+from lab.verdicts import _cell_json as _jsonable  # noqa: F401
+
 #: Seed used when ``rng`` is None, so intervals are reproducible by default.
 DEFAULT_SEED = 20261122
 #: "error": the experiment behind the claim raised, so nothing was measured (never a judgement).
-VERDICTS = ("holds", "violated", "inconclusive", "error")
 #: Interval methods of :func:`slope_ci`.
 SLOPE_METHODS = ("t", "percentile")
 
@@ -413,161 +415,3 @@ def ratio_to_bound(
         point = points[index[0]]
     worst = float(ratios.flat[flat])
     return BoundRatio(worst=worst, index=index, point=point, holds=bool(worst <= 1.0 + rtol), ratios=ratios)
-
-
-def vacuous(verdict: Verdict, reason: str) -> Verdict:
-    """``verdict`` reported as vacuous: "inconclusive", ``details["vacuous"] = True`` and the reason.
-
-    For a row that judged nothing (e.g. an inequality stated inside a ball no iterate entered):
-    its worst ratio over an empty set would otherwise read as "holds".
-    """
-    fields = {f: getattr(verdict, f) for f in verdict.__dataclass_fields__}
-    details = {**verdict.details, "vacuous": True, "reason": f"vacuous: {reason}"}
-    return Verdict(**{**fields, "verdict": "inconclusive", "details": details})
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return repr(v)
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    return str(v)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of checking one claim.
-
-    Attributes
-    ----------
-    claim : claim id (e.g. "S1-I1").
-    source : where the claim comes from, e.g. "lab derivation consistent with S1 (claim ...)".
-    problem : the test problem and its configuration.
-    bound : the bound or the expected exponent (number or formula text).
-    measured : the measured quantity (number or description).
-    verdict : one of "holds", "violated", "inconclusive", or "error" (the experiment raised).
-    worst_ratio : worst measured/bound ratio (ratio checks).
-    slope, ci : fitted slope and its (lo, hi) interval (rate checks).
-    details : anything else (grid, seeds, window, where the worst ratio occurred ...).
-    """
-
-    claim: str
-    source: str
-    problem: str
-    bound: Any
-    measured: Any
-    verdict: str
-    worst_ratio: float | None = None
-    slope: float | None = None
-    ci: tuple[float, float] | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
-        for name in ("claim", "source", "problem"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
-        if self.ci is not None:
-            lo, hi = self.ci
-            if not lo <= hi:
-                raise ValueError(f"ci must be (lo, hi) with lo <= hi, got {self.ci!r}")
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == "holds"
-
-    @classmethod
-    def from_ratio(
-        cls, claim: str, source: str, problem: str, bound: Any, measured: Any, ratio: BoundRatio, **details
-    ) -> Verdict:
-        """'holds' if the worst ratio is <= 1 (+rtol), else 'violated'; records where."""
-        info = {"worst_index": list(ratio.index), **details}
-        if ratio.point is not None:
-            info["worst_point"] = ratio.point
-        return cls(
-            claim=claim,
-            source=source,
-            problem=problem,
-            bound=bound,
-            measured=measured,
-            verdict="holds" if ratio.holds else "violated",
-            worst_ratio=ratio.worst,
-            details=info,
-        )
-
-    @classmethod
-    def from_slope(
-        cls,
-        claim: str,
-        source: str,
-        problem: str,
-        expected: float,
-        ci: SlopeCI,
-        *,
-        kind: str = "equal",
-        max_width: float | None = None,
-        **details,
-    ) -> Verdict:
-        """Verdict on a fitted exponent against ``expected``.
-
-        kind "equal": holds if ``lo <= expected <= hi``, violated otherwise.
-        kind "at_most" (decays at least as fast): holds if ``hi <= expected``, violated if
-        ``lo > expected``, else inconclusive.  kind "at_least": the mirror image.
-        ``max_width``: an interval wider than this is "inconclusive" (too few seeds to decide).
-        """
-        if kind not in ("equal", "at_most", "at_least"):
-            raise ValueError(f"kind must be 'equal', 'at_most' or 'at_least', got {kind!r}")
-        slope, lo, hi = ci
-        if kind == "equal":
-            verdict = "holds" if lo <= expected <= hi else "violated"
-        elif kind == "at_most":
-            verdict = "holds" if hi <= expected else "violated" if lo > expected else "inconclusive"
-        else:
-            verdict = "holds" if lo >= expected else "violated" if hi < expected else "inconclusive"
-        if max_width is not None and hi - lo > max_width and verdict != "violated":
-            verdict = "inconclusive"
-        return cls(
-            claim=claim,
-            source=source,
-            problem=problem,
-            bound=expected,
-            measured=slope,
-            verdict=verdict,
-            slope=slope,
-            ci=(lo, hi),
-            details={"kind": kind, **({"max_width": max_width} if max_width is not None else {}), **details},
-        )
-
-    def as_row(self) -> dict[str, Any]:
-        """Flat JSON-serialisable dict (details as compact JSON text) for tables and reports."""
-        return {
-            "claim": self.claim,
-            "source": self.source,
-            "problem": self.problem,
-            "bound": _jsonable(self.bound),
-            "measured": _jsonable(self.measured),
-            "worst_ratio": _jsonable(self.worst_ratio),
-            "slope": _jsonable(self.slope),
-            "ci_lo": _jsonable(self.ci[0]) if self.ci else None,
-            "ci_hi": _jsonable(self.ci[1]) if self.ci else None,
-            "verdict": self.verdict,
-            "details": json.dumps(_jsonable(dict(self.details)), sort_keys=True),
-        }
-
-    def __str__(self) -> str:
-        if self.slope is not None and self.ci is not None:
-            what = f"slope {self.slope:.4g} [{self.ci[0]:.4g}, {self.ci[1]:.4g}] vs {self.bound}"
-        elif self.worst_ratio is not None:
-            what = f"worst ratio {self.worst_ratio:.4g}"
-        else:
-            what = f"measured {self.measured} vs bound {self.bound}"
-        return f"{self.verdict.upper():12s} {self.claim}: {what} ({self.problem}; {self.source})"

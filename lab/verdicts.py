@@ -21,16 +21,21 @@ second, so older files keep working.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.results import provenance
+from lab.provenance import results_provenance as provenance
+from lab.results import long_table
+from lab.serialize import jsonable
 
 __all__ = [
+    "Verdict", "VERDICTS", "vacuous",
     "SCHEMA", "OLD_SCHEMAS", "typed_row", "legacy_row", "document", "dumps", "write_verdicts",
     "load_verdicts", "export",
 ]
@@ -38,6 +43,11 @@ __all__ = [
 SCHEMA = "muon-lab.verdicts/2"
 OLD_SCHEMAS = ("muon-lab.verdicts/1",)
 OUTCOMES = ("holds", "violated", "inconclusive", "error")
+#: The outcomes a :class:`Verdict` can have (the same tuple).
+VERDICTS = OUTCOMES
+
+#: Verdict rows name a non-finite number as text ("inf") and any other object by ``str``.
+_cell_json = functools.partial(jsonable, fallback=str)
 
 
 def _number(value: Any) -> float | None:
@@ -55,7 +65,7 @@ def _text(value: Any) -> str | None:
 
 
 def typed_row(verdict: Any) -> dict[str, Any]:
-    """A verdict (``lab.stats.Verdict``, or a row of either schema) as a typed row."""
+    """A verdict (:class:`Verdict`, or a row of either schema) as a typed row."""
     row = verdict.as_row() if hasattr(verdict, "as_row") else dict(verdict)
     details = row.get("details") or {}
     if isinstance(details, str):
@@ -180,9 +190,7 @@ def export(
     provenance).  ``verdicts.parquet``: one row per verdict (the typed rows, ``details`` as JSON
     text), with the same provenance columns.  Returns the two paths.
     """
-    import pandas as pd  # optional dependency (the "data" extra)
-
-    from lab.results import long_table
+    import pandas as pd  # lazy: optional dependency (the "data" extra)
 
     meta = dict(provenance() if meta is None else meta)
     out = Path(out_dir)
@@ -201,3 +209,151 @@ def export(
     table = out / "verdicts.parquet"
     frame.to_parquet(table, index=False)
     return [measurements, table]
+
+
+# ------------------------------------------------------------------------------------------ the record
+
+
+def vacuous(verdict: Verdict, reason: str) -> Verdict:
+    """``verdict`` reported as vacuous: "inconclusive", ``details["vacuous"] = True`` and the reason.
+
+    For a row that judged nothing (e.g. an inequality stated inside a ball no iterate entered):
+    its worst ratio over an empty set would otherwise read as "holds".
+    """
+    fields = {f: getattr(verdict, f) for f in verdict.__dataclass_fields__}
+    details = {**verdict.details, "vacuous": True, "reason": f"vacuous: {reason}"}
+    return Verdict(**{**fields, "verdict": "inconclusive", "details": details})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one claim.
+
+    Attributes
+    ----------
+    claim : claim id (e.g. "S1-I1").
+    source : where the claim comes from, e.g. "lab derivation consistent with S1 (claim ...)".
+    problem : the test problem and its configuration.
+    bound : the bound or the expected exponent (number or formula text).
+    measured : the measured quantity (number or description).
+    verdict : one of "holds", "violated", "inconclusive", or "error" (the experiment raised).
+    worst_ratio : worst measured/bound ratio (ratio checks).
+    slope, ci : fitted slope and its (lo, hi) interval (rate checks).
+    details : anything else (grid, seeds, window, where the worst ratio occurred ...).
+    """
+
+    claim: str
+    source: str
+    problem: str
+    bound: Any
+    measured: Any
+    verdict: str
+    worst_ratio: float | None = None
+    slope: float | None = None
+    ci: tuple[float, float] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+        for name in ("claim", "source", "problem"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        if self.ci is not None:
+            lo, hi = self.ci
+            if not lo <= hi:
+                raise ValueError(f"ci must be (lo, hi) with lo <= hi, got {self.ci!r}")
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "holds"
+
+    @classmethod
+    def from_ratio(
+        cls, claim: str, source: str, problem: str, bound: Any, measured: Any, ratio: Any, **details
+    ) -> Verdict:
+        """'holds' if the worst ratio is <= 1 (+rtol), else 'violated'; records where.
+
+        ``ratio`` is a :class:`lab.stats.BoundRatio` (what :func:`lab.stats.ratio_to_bound` returns).
+        """
+        info = {"worst_index": list(ratio.index), **details}
+        if ratio.point is not None:
+            info["worst_point"] = ratio.point
+        return cls(
+            claim=claim,
+            source=source,
+            problem=problem,
+            bound=bound,
+            measured=measured,
+            verdict="holds" if ratio.holds else "violated",
+            worst_ratio=ratio.worst,
+            details=info,
+        )
+
+    @classmethod
+    def from_slope(
+        cls,
+        claim: str,
+        source: str,
+        problem: str,
+        expected: float,
+        ci: Any,
+        *,
+        kind: str = "equal",
+        max_width: float | None = None,
+        **details,
+    ) -> Verdict:
+        """Verdict on a fitted exponent against ``expected`` (``ci``: a :class:`lab.stats.SlopeCI`).
+
+        kind "equal": holds if ``lo <= expected <= hi``, violated otherwise.
+        kind "at_most" (decays at least as fast): holds if ``hi <= expected``, violated if
+        ``lo > expected``, else inconclusive.  kind "at_least": the mirror image.
+        ``max_width``: an interval wider than this is "inconclusive" (too few seeds to decide).
+        """
+        if kind not in ("equal", "at_most", "at_least"):
+            raise ValueError(f"kind must be 'equal', 'at_most' or 'at_least', got {kind!r}")
+        slope, lo, hi = ci
+        if kind == "equal":
+            verdict = "holds" if lo <= expected <= hi else "violated"
+        elif kind == "at_most":
+            verdict = "holds" if hi <= expected else "violated" if lo > expected else "inconclusive"
+        else:
+            verdict = "holds" if lo >= expected else "violated" if hi < expected else "inconclusive"
+        if max_width is not None and hi - lo > max_width and verdict != "violated":
+            verdict = "inconclusive"
+        return cls(
+            claim=claim,
+            source=source,
+            problem=problem,
+            bound=expected,
+            measured=slope,
+            verdict=verdict,
+            slope=slope,
+            ci=(lo, hi),
+            details={"kind": kind, **({"max_width": max_width} if max_width is not None else {}), **details},
+        )
+
+    def as_row(self) -> dict[str, Any]:
+        """Flat JSON-serialisable dict (details as compact JSON text) for tables and reports."""
+        return {
+            "claim": self.claim,
+            "source": self.source,
+            "problem": self.problem,
+            "bound": _cell_json(self.bound),
+            "measured": _cell_json(self.measured),
+            "worst_ratio": _cell_json(self.worst_ratio),
+            "slope": _cell_json(self.slope),
+            "ci_lo": _cell_json(self.ci[0]) if self.ci else None,
+            "ci_hi": _cell_json(self.ci[1]) if self.ci else None,
+            "verdict": self.verdict,
+            "details": json.dumps(_cell_json(dict(self.details)), sort_keys=True),
+        }
+
+    def __str__(self) -> str:
+        if self.slope is not None and self.ci is not None:
+            what = f"slope {self.slope:.4g} [{self.ci[0]:.4g}, {self.ci[1]:.4g}] vs {self.bound}"
+        elif self.worst_ratio is not None:
+            what = f"worst ratio {self.worst_ratio:.4g}"
+        else:
+            what = f"measured {self.measured} vs bound {self.bound}"
+        return f"{self.verdict.upper():12s} {self.claim}: {what} ({self.problem}; {self.source})"

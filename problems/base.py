@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
+from lab.serialize import jsonable  # the project's one JSON normaliser (problems.noise imports it here)
+
 Params = tuple  # tuple of (*batch, m_i, n_i) arrays, one per block
 
 
@@ -122,30 +124,6 @@ class Problem(Protocol):
 def delta0(problem, X0):
     """Δ₀ = f(X⁰) − f* (an array of the batch shape); ValueError when f* is unknown."""
     return problem.constants.delta0(problem.f(X0))
-
-
-def jsonable(obj):
-    """Convert numbers, arrays (any backend), tuples and dataclasses to JSON-serialisable values."""
-    import math
-
-    import numpy as np
-
-    from lab.backend import to_numpy
-
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else repr(v)
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
-        return jsonable(to_numpy(obj).tolist())
-    return repr(obj)
 
 
 def _dtype_name(dtype) -> str:

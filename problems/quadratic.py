@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from lab.orthogonalization import polar  # the project's one polar factor (also imported from here)
 from problems._util import (
     SPECTRUM_KINDS,
     check_choice,
@@ -42,16 +43,6 @@ from problems.base import BlockConstants, Constants, ProblemBase
 
 def _sum_last2(xp, x):
     return xp.sum(x, axis=(-2, -1))
-
-
-def polar(G):
-    """U Vᵀ of the thin SVD of G (batched); singular values below 1e-12·σ_max count as zero."""
-    from lab.backend import namespace
-
-    xp = namespace(G)
-    U, S, Vh = xp.linalg.svd(G, full_matrices=False)
-    keep = xp.astype(S > 1e-12 * xp.max(S, axis=-1, keepdims=True), G.dtype)
-    return (U * keep[..., None, :]) @ Vh
 
 
 def project_spectral_ball(X, radius: float):

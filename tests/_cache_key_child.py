@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-import lab.sweeps
+import lab.sweeps.sweep
 from lab.cache import code_version
 from lab.experiments import load_all
 
@@ -24,14 +24,14 @@ class _Stop(Exception):
 
 def _salts(experiments, cache_dir):
     """{experiment: the objects its first sweep's salt hashes} (the experiment stops there)."""
-    real = lab.sweeps.code_version
+    real = lab.sweeps.sweep.code_version
     seen = {}
 
     def record(*objects):
         real(*objects)
         raise _Stop(objects)
 
-    lab.sweeps.code_version = record
+    lab.sweeps.sweep.code_version = record
     try:
         for name, fn in sorted(experiments.items()):
             try:
@@ -39,7 +39,7 @@ def _salts(experiments, cache_dir):
             except _Stop as stop:
                 seen[name] = stop.args[0]
     finally:
-        lab.sweeps.code_version = real
+        lab.sweeps.sweep.code_version = real
     return seen
 
 

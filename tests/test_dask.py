@@ -9,6 +9,7 @@ import pytest
 
 from lab.random import RNG
 from lab.sweeps import KEY, Grid, run_sweep
+from lab.sweeps.executors import dask_client
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (optional extra: pip install -e '.[dist]')"
@@ -42,21 +43,9 @@ def traced(pid_dir):
 
 @pytest.fixture(scope="module")
 def cluster():
-    """Scheduler and 2 worker processes on loopback, 1 thread each, dashboard off."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        ) as lc,
-        Client(lc) as client,
-    ):
-        yield lc, client
+    """Scheduler and 2 worker processes on loopback, 1 thread each, dashboard off (the lab's set-up)."""
+    with dask_client("local", 2) as client:
+        yield client.cluster, client
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from lab.backend import to_numpy
 from lab.optimizers import lion_k, lmo_step, muon, sgd
 from lab.oracles import inexact_oracle, newton_schulz_oracle
 from lab.runner import RunResult, batch_grid, log_checkpoints, run
+from lab.sweeps import Grid
 
 
 def test_batch_grid_is_an_outer_product_in_c_order():
@@ -21,7 +22,10 @@ def test_batch_grid_is_an_outer_product_in_c_order():
     assert g.seeds.tolist() == [0] * 4 + [1] * 4 + [2] * 4
     assert g["lr"].tolist() == [0.1, 0.1, 0.2, 0.2] * 3
     assert g["beta"].tolist() == [0.9, 0.95] * 6
-    assert g.axes["lr"] == [0.1, 0.2]
+    assert g.axes["lr"] == (0.1, 0.2)
+    assert isinstance(g, Grid)  # one grid type: the sweeps' grid, seen as a flat batch
+    assert [p["lr"] for p in g.points()] == g["lr"].tolist()  # the batch is the points, in order
+    assert g.seeds.dtype == np.int64 and set(g.values) == {"lr", "beta"}
     with pytest.raises(ValueError, match="lr must be a non-empty 1-D sequence"):
         batch_grid(seed=[0], lr=[])
     with pytest.raises(ValueError, match="seed must be a non-empty 1-D sequence of integers"):

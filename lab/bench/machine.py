@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-import subprocess
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info
 
 from lab.bench.timing import load1
+from lab.provenance import short_git_revision as git_revision
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -93,28 +93,6 @@ def allocator_info() -> str:
     if lab_tuning is not None and not lab_tuning.startswith("not tuned"):
         tuning.append(lab_tuning)
     return libc + (f"; {', '.join(tuning)}" if tuning else "; default malloc settings")
-
-
-def git_revision() -> str:
-    """``HEAD``'s short hash, with ``+dirty`` when the tracked files differ from it (read-only)."""
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=_REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = (
-            subprocess.run(
-                ["git", "diff-index", "--quiet", "HEAD", "--"], cwd=_REPO, capture_output=True, timeout=10
-            ).returncode
-            != 0
-        )
-        return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def device_info(backend: str) -> str:

@@ -26,6 +26,8 @@ def _grad_field(i, X, t):
 
 
 def _polar(M):
+    # Deliberately not lab.orthogonalization.polar: the reference iterates must stay independent of
+    # the code under test, so a planted bug in the lab's polar (lab/mutants.py) changes only one side.
     U, _, Vh = np.linalg.svd(M, full_matrices=False)
     return U @ Vh
 
