@@ -29,8 +29,9 @@ Hyperparameters
 ---------------
 Every hyperparameter is a typed :class:`Hyper` field of the transform that uses it (a
 :class:`lab.schedules.Schedule` with its allowed interval); a number or an array over the batch is a
-constant schedule.  :meth:`Optimizer.hyperparameters` names them (``lr``, ``beta``, ``block_lr[1]``…).  Values are broadcast against the blocks as ``(*batch, 1, 1)``: an array of shape
-``(B,)`` gives one value per run of a ``(B,)`` batch.  Ranges are checked at construction for constant
+constant schedule.  :meth:`Optimizer.hyperparameters` names them (``lr``, ``beta``, ``block_lr[1]``…).
+Values are broadcast against the blocks as ``(*batch, 1, 1)``: an array of shape ``(B,)`` gives one
+value per run of a ``(B,)`` batch.  Ranges are checked at construction for constant
 schedules and by :meth:`Optimizer.validate` over a horizon for the others; errors are ValueErrors
 that name the option and the allowed range.  The oracle is injected per block (one for all blocks or
 a tuple, one per block).  :meth:`Optimizer.describe` records every convention the code had to fix.
