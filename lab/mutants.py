@@ -82,6 +82,7 @@ _ORTH = "lab/orthogonalization.py"
 _NORMS = "lab/norms.py"
 _ORACLES = "lab/oracles.py"
 _TRANSFORMS = "lab/optimizers/transforms.py"
+_MOMENTUM = "lab/optimizers/momentum.py"
 _LION = "lab/optimizers/lion_k.py"
 
 #: The registry (name -> Mutant), in a stable order.
@@ -264,7 +265,7 @@ MUTANTS: dict[str, Mutant] = {
         # ---- optimizers ------------------------------------------------------------------------
         _m(
             "muon-ema-weight",
-            _TRANSFORMS,
+            _MOMENTUM,
             "            M = _axpy_owned(1.0 - beta, gi - Mi, Mi)  # Mi + (1 − β)(gi − Mi)",
             "            M = _axpy_owned(beta, gi - Mi, Mi)  # Mi + (1 − β)(gi − Mi)",
             "EMA momentum with beta and 1 - beta swapped",
@@ -272,7 +273,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "muon-nesterov",
-            _TRANSFORMS,
+            _MOMENTUM,
             "out_in.append(_axpy_owned(beta, M - gi, gi) if self.nesterov else M)",
             "out_in.append(_axpy_owned(beta, M + gi, gi) if self.nesterov else M)",
             "Nesterov input gi + beta (M + gi) instead of gi + beta (M - gi)",
@@ -312,7 +313,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "mvr1-mars-clip",
-            _TRANSFORMS,
+            _MOMENTUM,
             "c = gi + (self.gamma.factor(t, gi) * beta / (1.0 - beta)) * (gi - hi)",
             "c = gi + (self.gamma.factor(t, gi) / (1.0 - beta)) * (gi - hi)",
             "MVR1's MARS clip with gamma/(1 - beta) instead of gamma beta/(1 - beta)",
@@ -320,7 +321,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "mvr1-correction",
-            _TRANSFORMS,
+            _MOMENTUM,
             "M = M + (self.gamma.factor(t, gi) * beta) * (gi - hi)",
             "M = M + self.gamma.factor(t, gi) * (gi - hi)",
             "MVR1 correction gamma (g_t - g_{t-1}) without the beta factor",
@@ -328,7 +329,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "mvr2-correction",
-            _TRANSFORMS,
+            _MOMENTUM,
             "out.append(_axpy_owned(beta, Mi - hi, gi))  # gi + β(Mi − hi)",
             "out.append(_axpy_owned(beta, Mi + hi, gi))  # gi + β(Mi − hi)",
             "MVR2 correction beta (M + h) instead of beta (M - h)",
@@ -336,7 +337,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "mvr2-mars-clip",
-            _TRANSFORMS,
+            _MOMENTUM,
             "c = _clip_frobenius(gi + (beta / (1.0 - beta)) * (gi - hi))",
             "c = _clip_frobenius(gi + (1.0 / (1.0 - beta)) * (gi - hi))",
             "MVR2's MARS clip with 1/(1 - beta) instead of beta/(1 - beta)",

@@ -28,7 +28,8 @@ from lab.optimizers import (
     normuon,
     register,
 )
-from lab.optimizers.transforms import LMO, DecoupledWeightDecay, EMAMomentum, LearningRate
+from lab.optimizers.momentum import EMAMomentum
+from lab.optimizers.transforms import LMO, DecoupledWeightDecay, LearningRate
 from lab.orthogonalization import polar
 from lab.runner import run
 

@@ -22,7 +22,8 @@ import pytest
 
 import lab.orthogonalization as orth
 from lab.backend import tune_allocator
-from lab.optimizers.transforms import MVR2, EMAMomentum, Step, _axpy_owned
+from lab.optimizers.momentum import MVR2, EMAMomentum, _axpy_owned
+from lab.optimizers.transforms import Step
 from lab.oracles import newton_schulz_oracle
 
 xps = pytest.importorskip("array_api_strict", reason="array-api-strict is a test dependency")

@@ -14,15 +14,8 @@ from __future__ import annotations
 
 from lab.optimizers.base import Example, check_choice, check_flag
 from lab.optimizers.chain import Chain, chain
-from lab.optimizers.transforms import (
-    AdamMoments,
-    CoupledWeightDecay,
-    DecoupledWeightDecay,
-    Descent,
-    EMAMomentum,
-    LearningRate,
-    SumMomentum,
-)
+from lab.optimizers.momentum import AdamMoments, EMAMomentum, SumMomentum
+from lab.optimizers.transforms import CoupledWeightDecay, DecoupledWeightDecay, Descent, LearningRate
 
 __all__ = ["sgd", "adam", "adamw"]
 

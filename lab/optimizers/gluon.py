@@ -35,14 +35,13 @@ from lab.optimizers.base import (
     check_flag,
 )
 from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import EMAMomentum, NoMomentum
 from lab.optimizers.muon import momentum_estimator
 from lab.optimizers.transforms import (
     LMO,
     BlockMultiplier,
     DecoupledWeightDecay,
-    EMAMomentum,
     LearningRate,
-    NoMomentum,
     ShapeScale,
     Transform,
 )

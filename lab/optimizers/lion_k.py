@@ -32,11 +32,11 @@ from __future__ import annotations
 from lab.backend import namespace
 from lab.optimizers.base import Example, check_choice, hyper, resolve_oracles
 from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import MomentumState
 from lab.optimizers.transforms import (
     BETA_RANGE,
     DecoupledWeightDecay,
     LearningRate,
-    MomentumState,
     Transform,
     zeros_like_params,
 )

@@ -19,14 +19,8 @@ from __future__ import annotations
 
 from lab.optimizers.base import Example
 from lab.optimizers.chain import Chain, chain
-from lab.optimizers.transforms import (
-    LMO,
-    BlockMultiplier,
-    DecoupledWeightDecay,
-    LearningRate,
-    NoMomentum,
-    ShapeScale,
-)
+from lab.optimizers.momentum import NoMomentum
+from lab.optimizers.transforms import LMO, BlockMultiplier, DecoupledWeightDecay, LearningRate, ShapeScale
 from lab.oracles import newton_schulz_oracle
 
 __all__ = ["LMOOptimizer", "lmo_step", "EXAMPLES"]

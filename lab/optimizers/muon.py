@@ -19,19 +19,15 @@ from __future__ import annotations
 
 from lab.optimizers.base import Example, check_choice, check_flag
 from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import MOMENTUM_INITS, AlphaMomentum, EMAMomentum, Estimator, SumMomentum
 from lab.optimizers.transforms import (
     ALPHA_RANGE,
     BETA_RANGE,
     LMO,
-    MOMENTUM_INITS,
-    AlphaMomentum,
     BlockMultiplier,
     DecoupledWeightDecay,
-    EMAMomentum,
-    Estimator,
     LearningRate,
     ShapeScale,
-    SumMomentum,
 )
 from lab.oracles import inexact_oracle
 from lab.schedules import as_schedule, check_schedule

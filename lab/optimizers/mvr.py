@@ -23,15 +23,8 @@ from __future__ import annotations
 
 from lab.optimizers.base import Example
 from lab.optimizers.chain import Chain, chain
-from lab.optimizers.transforms import (
-    LMO,
-    MVR1,
-    MVR2,
-    BlockMultiplier,
-    DecoupledWeightDecay,
-    LearningRate,
-    ShapeScale,
-)
+from lab.optimizers.momentum import MVR1, MVR2
+from lab.optimizers.transforms import LMO, BlockMultiplier, DecoupledWeightDecay, LearningRate, ShapeScale
 
 __all__ = ["muon_mvr1", "muon_mvr2"]
 
