@@ -82,6 +82,7 @@ _ORTH = "lab/orthogonalization.py"
 _NORMS = "lab/norms.py"
 _ORACLES = "lab/oracles.py"
 _TRANSFORMS = "lab/optimizers/transforms.py"
+_MOMENTUM = "lab/optimizers/momentum.py"
 _LION = "lab/optimizers/lion_k.py"
 
 #: The registry (name -> Mutant), in a stable order.
@@ -264,7 +265,7 @@ MUTANTS: dict[str, Mutant] = {
         # ---- optimizers ------------------------------------------------------------------------
         _m(
             "muon-ema-weight",
-            _TRANSFORMS,
+            _MOMENTUM,
             "            M = _axpy_owned(1.0 - beta, gi - Mi, Mi)  # Mi + (1 − β)(gi − Mi)",
             "            M = _axpy_owned(beta, gi - Mi, Mi)  # Mi + (1 − β)(gi − Mi)",
             "EMA momentum with beta and 1 - beta swapped",
@@ -272,7 +273,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "muon-nesterov",
-            _TRANSFORMS,
+            _MOMENTUM,
             "out_in.append(_axpy_owned(beta, M - gi, gi) if self.nesterov else M)",
             "out_in.append(_axpy_owned(beta, M + gi, gi) if self.nesterov else M)",
             "Nesterov input gi + beta (M + gi) instead of gi + beta (M - gi)",
@@ -280,9 +281,9 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "weight-decay-lr",
-            "lab/optimizers/lmo.py",
-            "shrink = 1.0 - batch_factor(lr * wd) if decay else None\n        new_params = []",
-            "shrink = 1.0 - batch_factor(wd) if decay else None\n        new_params = []",
+            _TRANSFORMS,
+            "shrink = 1.0 - batch_factor(step.lr * wd) if decay else None",
+            "shrink = 1.0 - batch_factor(wd) if decay else None",
             "decoupled weight decay without the learning rate (X(1 - lambda))",
             "optimizer",
         ),
@@ -304,31 +305,31 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "block-lr-first",
-            "lab/optimizers/lmo.py",
-            'name = "block_lr" if self._n_block_lr == 1 else f"block_lr[{i}]"',
-            'name = "block_lr" if self._n_block_lr == 1 else "block_lr[0]"',
+            _TRANSFORMS,
+            "b = self.block_lr[i if len(self.block_lr) > 1 else 0]",
+            "b = self.block_lr[0]",
             "the first block's lr multiplier used for every block",
             "optimizer",
         ),
         _m(
             "mvr1-mars-clip",
-            _TRANSFORMS,
-            'c = gi + (hyper("gamma", t, gi) * beta / (1.0 - beta)) * (gi - hi)',
-            'c = gi + (hyper("gamma", t, gi) / (1.0 - beta)) * (gi - hi)',
+            _MOMENTUM,
+            "c = gi + (self.gamma.factor(t, gi) * beta / (1.0 - beta)) * (gi - hi)",
+            "c = gi + (self.gamma.factor(t, gi) / (1.0 - beta)) * (gi - hi)",
             "MVR1's MARS clip with gamma/(1 - beta) instead of gamma beta/(1 - beta)",
             "optimizer",
         ),
         _m(
             "mvr1-correction",
-            _TRANSFORMS,
-            'M = M + (hyper("gamma", t, gi) * beta) * (gi - hi)',
-            'M = M + hyper("gamma", t, gi) * (gi - hi)',
+            _MOMENTUM,
+            "M = M + (self.gamma.factor(t, gi) * beta) * (gi - hi)",
+            "M = M + self.gamma.factor(t, gi) * (gi - hi)",
             "MVR1 correction gamma (g_t - g_{t-1}) without the beta factor",
             "optimizer",
         ),
         _m(
             "mvr2-correction",
-            _TRANSFORMS,
+            _MOMENTUM,
             "out.append(_axpy_owned(beta, Mi - hi, gi))  # gi + β(Mi − hi)",
             "out.append(_axpy_owned(beta, Mi + hi, gi))  # gi + β(Mi − hi)",
             "MVR2 correction beta (M + h) instead of beta (M - h)",
@@ -336,7 +337,7 @@ MUTANTS: dict[str, Mutant] = {
         ),
         _m(
             "mvr2-mars-clip",
-            _TRANSFORMS,
+            _MOMENTUM,
             "c = _clip_frobenius(gi + (beta / (1.0 - beta)) * (gi - hi))",
             "c = _clip_frobenius(gi + (1.0 / (1.0 - beta)) * (gi - hi))",
             "MVR2's MARS clip with 1/(1 - beta) instead of beta/(1 - beta)",
@@ -345,8 +346,8 @@ MUTANTS: dict[str, Mutant] = {
         _m(
             "lion-momentum",
             _LION,
-            "            M = bp * Mi - (1.0 - bp) * gi\n            Mt = bn * M - (1.0 - bn) * gi",
-            "            M = bp * Mi - (1.0 - bp) * gi\n            Mt = bp * M - (1.0 - bn) * gi",
+            "            Mt = bn * M - (1.0 - bn) * gi",
+            "            Mt = bp * M - (1.0 - bn) * gi",
             "Lion-K's look-ahead momentum uses beta_p instead of beta_n",
             "optimizer",
         ),
@@ -401,8 +402,8 @@ MUTANTS: dict[str, Mutant] = {
         _m(
             "gluon-l1",
             "lab/optimizers/gluon.py",
-            "            den = L0 + L1 * a\n",
-            "            den = L0 + L1\n",
+            "        den = L0 + L1 * a\n",
+            "        den = L0 + L1\n",
             "Gluon's adaptive step with L1 instead of L1 a in the denominator",
             "optimizer",
         ),

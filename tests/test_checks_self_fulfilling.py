@@ -21,6 +21,7 @@ import pytest
 
 import lab.claims.weight_decay.constraint as constraint_claims
 import lab.orthogonalization as ortho
+from lab.backend import namespace
 from lab.checks import get_check
 from lab.claims.variance_reduction._shared import SLOPE_MAX_WIDTH, _ratio_with_zeros
 from lab.claims.variance_reduction.rates import fit_window
@@ -67,19 +68,16 @@ def test_s2_d_inexact_newton_schulz_rows_catch_a_coefficient_bug(fresh_cache, mo
     assert any(v.verdict == "violated" for v in ns)
 
 
-def _gluon_single_power(self, t, lr, params, inputs, directions):
-    """Gluon's step with (1+δ) where the theory has (1+δ)² (the planted bug)."""
-    out = []
-    for i, (M, D, o) in enumerate(zip(inputs, directions, self.block_oracles(len(params)), strict=True)):
-        xp = gluon_module._ns(M)
-        a = o.norm.dual(M) if self.dual == "exact" else -gluon_module.inner(M, D)
-        den = self._value(self._hname("L0", i), t, M) + self._value(self._hname("L1", i), t, M) * a
-        ratio = xp.where(den > 0, a / xp.where(den > 0, den, xp.ones_like(a)), xp.zeros_like(a))
-        if self.rule == "delta_aware":
-            d = self._value(self._hname("delta", i), t, M)
-            ratio = ratio * ((1.0 - d) / (1.0 + d))
-        out.append(lr * ratio)
-    return tuple(out)
+def _gluon_single_power(self, i, t, M, D, oracle):
+    """Gluon's step ratio with (1+δ) where the theory has (1+δ)² (the planted bug)."""
+    xp = namespace(M)
+    a = oracle.norm.dual(M) if self.dual == "exact" else -gluon_module.inner(M, D)
+    den = self._block(self.L0, i).at(t, M) + self._block(self.L1, i).at(t, M) * a
+    ratio = xp.where(den > 0, a / xp.where(den > 0, den, xp.ones_like(a)), xp.zeros_like(a))
+    if self.rule == "delta_aware":
+        d = self._block(self.delta, i).at(t, M)
+        ratio = ratio * ((1.0 - d) / (1.0 + d))
+    return ratio
 
 
 def test_s1_i2_is_judged_per_delta_and_catches_the_single_power_step(monkeypatch, fresh_cache):
@@ -90,7 +88,7 @@ def test_s1_i2_is_judged_per_delta_and_catches_the_single_power_step(monkeypatch
     # at the largest δ the shrink oracle makes the δ-term act: the ratio is near its reachable 1/2
     largest = max((v for v in clean if v.claim in per_delta), key=lambda v: v.details["delta"])
     assert largest.worst_ratio > 0.4
-    monkeypatch.setattr(gluon_module.GluonOptimizer, "_step_sizes", _gluon_single_power)
+    monkeypatch.setattr(gluon_module.AdaptiveStep, "ratio", _gluon_single_power)
     monkeypatch.setenv("LAB_CACHE_DIR", str(fresh_cache / "mutant"))
     mutated = {v.claim: v.verdict for v in _verdicts("S1-I2")}
     assert mutated["S1-I2[step rule]"] == "violated"

@@ -22,7 +22,8 @@ import pytest
 
 import lab.orthogonalization as orth
 from lab.backend import tune_allocator
-from lab.optimizers.transforms import MVR2, EMAMomentum, _axpy_owned
+from lab.optimizers.momentum import MVR2, EMAMomentum, _axpy_owned
+from lab.optimizers.transforms import Step
 from lab.oracles import newton_schulz_oracle
 
 xps = pytest.importorskip("array_api_strict", reason="array-api-strict is a test dependency")
@@ -160,10 +161,10 @@ def test_ema_update_is_bit_identical_and_pure(beta, nesterov, dtype):
     g = (rng.standard_normal((3, 6, 4)).astype(dtype),)
     Mi = (rng.standard_normal((3, 6, 4)).astype(dtype),)
     g0, M0 = g[0].copy(), Mi[0].copy()
-    est = EMAMomentum(nesterov=nesterov)
-    hyper = _hyper({"beta": beta})
-    M, inp, state = est.update(est.init(g)._replace(momentum=Mi), g, g, None, 2, hyper)
-    b = hyper("beta", 2, g[0])
+    est = EMAMomentum(beta, nesterov=nesterov)
+    step, state = est.update(Step(2, g, None, None, g, g), est.init(g)._replace(momentum=Mi))
+    M, inp = step.estimate, step.updates
+    b = _hyper({"beta": beta})("beta", 2, g[0])
     M_ref = Mi[0] + (1.0 - b) * (g[0] - Mi[0])
     assert np.array_equal(M[0], M_ref) and M[0].dtype == M_ref.dtype
     inp_ref = g[0] + b * (M_ref - g[0]) if nesterov else M_ref
@@ -176,10 +177,10 @@ def test_mvr2_update_is_bit_identical_and_pure():
     rng = np.random.default_rng(8)
     g, Mi, h, X = (tuple([rng.standard_normal((4, 5, 3))]) for _ in range(4))
     copies = [a[0].copy() for a in (g, Mi, h, X)]
-    est = MVR2()
     beta = np.array([0.1, 0.5, 0.9, 0.99])
+    est = MVR2(beta)
     state = est.init(X)._replace(momentum=Mi, prev_params=X)
-    M, _, new_state = est.update(state, g, X, lambda p: h, 2, _hyper({"beta": beta}))
+    M = est.update(Step(2, X, lambda p: h, None, g, g), state)[0].estimate
     b = beta[:, None, None]
     assert np.array_equal(M[0], g[0] + b * (Mi[0] - h[0]))
     for a, c in zip((g, Mi, h, X), copies, strict=True):

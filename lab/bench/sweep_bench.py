@@ -288,7 +288,7 @@ def bench_sweep(
 def _decomposition(xp, problem, run: MuonRun, case, configs, shape, dtype, repeats, sync) -> list[Row]:
     mod = native_module(xp)
     m, n = shape
-    M = run.state.estimator.momentum[0]
+    M = next(s for s in run.state.transforms if hasattr(s, "momentum")).momentum[0]
     chain = MatmulChain(M, steps=5)
     P, Q = problem.P, problem.Q
     D = run.X[0] - problem.X_star

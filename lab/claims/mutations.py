@@ -14,12 +14,16 @@ __all__ = ["DoubledStep", "FlippedMomentum", "mutate", "understate"]
 
 class _Wrapped(Optimizer):
     def __init__(self, inner: Optimizer):
-        # Share the inner registry: validation, batch checks and describe() see the same hyperparameters.
         self.inner = inner
-        self._hypers = inner._hypers
-        self._conventions = {**inner._conventions, "mutation": type(self).__name__}
         self.name = f"{inner.name}+{type(self).__name__}"
         self.needs_same_sample = inner.needs_same_sample
+
+    # validation, batch checks and describe() see the inner optimizer's hyperparameters
+    def hyperparameters(self):
+        return self.inner.hyperparameters()
+
+    def conventions(self):
+        return {**self.inner.conventions(), "mutation": type(self).__name__}
 
     def __getattr__(self, item):
         # Only reached for attributes not set here (oracle, norms, ...): delegate.

@@ -13,13 +13,20 @@ name            method                                                          
 ``sgd``         SGD with heavy-ball / EMA momentum (baseline)                     :mod:`.baselines`
 ``adam``        Adam, coupled L2 weight decay (baseline)                          :mod:`.baselines`
 ``adamw``       AdamW, decoupled weight decay (baseline)                          :mod:`.baselines`
+``normuon``     Muon + per-neuron second-moment normalisation (NorMuon)           :mod:`.normuon`
 ==============  ================================================================  ================
+
+Every method is a :func:`chain` of small transforms (:mod:`.transforms`); a new one is registered
+with :func:`register` (or the entry-point group ``muon_lab.optimizers``, see :mod:`.registry`) and
+is then run by ``lab run --optimizer NAME`` and by the conformance suites through its examples.
 """
 
 from __future__ import annotations
 
 from lab.optimizers.base import (
+    Example,
     GradientFn,
+    Hyper,
     Optimizer,
     Params,
     StepInfo,
@@ -30,59 +37,31 @@ from lab.optimizers.base import (
     tree_where,
 )
 from lab.optimizers.baselines import adam, adamw, sgd
+from lab.optimizers.chain import Chain, ChainState, chain
 from lab.optimizers.gluon import gluon, scion
 from lab.optimizers.lion_k import lion_k
 from lab.optimizers.lmo import LMOOptimizer, lmo_step
 from lab.optimizers.muon import muon
 from lab.optimizers.mvr import muon_mvr1, muon_mvr2
-
-#: Registry: name -> factory (``make_optimizer`` and ``lab run`` use it).
-OPTIMIZERS = {
-    "lmo_step": lmo_step,
-    "muon": muon,
-    "scion": scion,
-    "gluon": gluon,
-    "muon_mvr1": muon_mvr1,
-    "muon_mvr2": muon_mvr2,
-    "lion_k": lion_k,
-    "sgd": sgd,
-    "adam": adam,
-    "adamw": adamw,
-}
-
-
-def make_optimizer(name: str, **kwargs) -> Optimizer:
-    """Build a registered optimizer by name; unknown names and options raise ValueError naming them."""
-    import inspect
-
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {tuple(OPTIMIZERS)}, got {name!r}")
-    factory = OPTIMIZERS[name]
-    sig = inspect.signature(factory)
-    unknown = sorted(set(kwargs) - set(sig.parameters))
-    if unknown:
-        raise ValueError(
-            f"unknown option(s) {unknown} for optimizer {name!r}; allowed: {list(sig.parameters)}"
-        )
-    missing = [
-        p.name
-        for p in sig.parameters.values()
-        if p.default is inspect.Parameter.empty and p.name not in kwargs
-    ]
-    if missing:
-        raise ValueError(f"optimizer {name!r} needs option(s) {missing}")
-    return factory(**kwargs)
-
+from lab.optimizers.normuon import normuon
+from lab.optimizers.registry import ENTRY_POINT_GROUP, OPTIMIZERS, examples, make_optimizer, register
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "OPTIMIZERS",
+    "Chain",
+    "ChainState",
+    "Example",
     "GradientFn",
+    "Hyper",
     "LMOOptimizer",
     "Optimizer",
     "Params",
     "StepInfo",
     "adam",
     "adamw",
+    "chain",
+    "examples",
     "gluon",
     "gradient_fn",
     "has_sample_interface",
@@ -92,6 +71,8 @@ __all__ = [
     "muon",
     "muon_mvr1",
     "muon_mvr2",
+    "normuon",
+    "register",
     "scion",
     "sgd",
     "shape_scale",

@@ -27,9 +27,11 @@ Interface
 
 Hyperparameters
 ---------------
-Every hyperparameter is a :class:`lab.schedules.Schedule`; a number or an array over the batch is a
-constant schedule.  Values are broadcast against the blocks as ``(*batch, 1, 1)``: an array of shape
-``(B,)`` gives one value per run of a ``(B,)`` batch.  Ranges are checked at construction for constant
+Every hyperparameter is a typed :class:`Hyper` field of the transform that uses it (a
+:class:`lab.schedules.Schedule` with its allowed interval); a number or an array over the batch is a
+constant schedule.  :meth:`Optimizer.hyperparameters` names them (``lr``, ``beta``, ``block_lr[1]``…).
+Values are broadcast against the blocks as ``(*batch, 1, 1)``: an array of shape ``(B,)`` gives one
+value per run of a ``(B,)`` batch.  Ranges are checked at construction for constant
 schedules and by :meth:`Optimizer.validate` over a horizon for the others; errors are ValueErrors
 that name the option and the allowed range.  The oracle is injected per block (one for all blocks or
 a tuple, one per block).  :meth:`Optimizer.describe` records every convention the code had to fix.
@@ -40,7 +42,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from lab.backend import namespace
+import numpy as np
+
+from lab.backend import check_matrix, namespace, to_numpy
+from lab.oracles import Oracle, make_oracle
 from lab.schedules import Schedule, as_schedule, batch_factor, check_schedule
 
 __all__ = [
@@ -58,6 +63,10 @@ __all__ = [
     "shape_scale",
     "resolve_oracles",
     "Hyper",
+    "Example",
+    "hyper",
+    "block_hypers",
+    "check_params",
 ]
 
 Params = tuple  # tuple of (*batch, m_i, n_i) arrays, one per block
@@ -175,8 +184,6 @@ def resolve_oracles(oracle, name: str = "oracle"):
 
     A single oracle (tuple of length one) is used for every block.
     """
-    from lab.oracles import Oracle, make_oracle
-
     if oracle is None:
         raise ValueError(
             f"{name} is required (an Oracle, a spec such as 'exact' or 'ns:jordan:5', or one per block)"
@@ -196,24 +203,100 @@ def resolve_oracles(oracle, name: str = "oracle"):
     return tuple(out)
 
 
+class Example(NamedTuple):
+    """One configuration the conformance suites run, with one hyperparameter swept over the batch.
+
+    label : a short name for test ids.
+    build : ``build(v)`` → an optimizer; ``v`` is one value or an array of values, one per run.
+    values : three swept values (the batch of the batched-equals-one-by-one test).
+    converges : a value of ``v`` that brings ½‖X_i − C_i‖² over blocks (6, 4) and (3, 5) (the suites'
+        quadratic; deterministic gradients) below 1e-2 of its start within 400 steps.
+    """
+
+    label: str
+    build: Callable[[Any], Any]
+    values: tuple
+    converges: Any
+
+
 class Hyper(NamedTuple):
-    """A registered hyperparameter: its schedule and the allowed interval."""
+    """A typed hyperparameter: its schedule and the allowed interval.
+
+    Transforms hold one per option (``self.beta: Hyper``) and read it with :meth:`at` or
+    :meth:`factor`; :meth:`Optimizer.hyperparameters` names them for validation and description.
+    """
 
     schedule: Schedule
-    low: float | None
-    high: float | None
-    low_open: bool
-    high_open: bool
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def at(self, t: int, like):
+        """The value at step t in the namespace and dtype of the array ``like``."""
+        return self.schedule.value(t, namespace(like), like.dtype)
+
+    def factor(self, t: int, like):
+        """The value at step t shaped to multiply (*batch, m, n) blocks."""
+        return batch_factor(self.at(t, like))
+
+    @property
+    def is_zero(self) -> bool:
+        """True for the constant Python float 0 (the step then skips the term)."""
+        s = self.schedule
+        return s.is_constant and isinstance(s.value(1), float) and s.value(1) == 0.0
+
+    def check(self, name: str, steps: int | None = None) -> None:
+        """Raise ValueError naming ``name`` when the schedule leaves the interval (steps 1…``steps``)."""
+        check_schedule(
+            name,
+            self.schedule,
+            low=self.low,
+            high=self.high,
+            low_open=self.low_open,
+            high_open=self.high_open,
+            steps=steps,
+        )
+
+
+def hyper(name: str, value, *, low=None, high=None, low_open=False, high_open=False) -> Hyper:
+    """A :class:`Hyper` from a schedule, number or batch array; a constant is range-checked now."""
+    h = Hyper(as_schedule(value, name), low, high, low_open, high_open)
+    if h.schedule.is_constant:
+        h.check(name)
+    return h
+
+
+def block_hypers(name: str, value, **ranges) -> tuple[Hyper, ...]:
+    """One :class:`Hyper` per block from a sequence, or a single shared one from anything else."""
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            raise ValueError(f"{name} must not be an empty sequence")
+        return tuple(hyper(f"{name}[{i}]", v, **ranges) for i, v in enumerate(value))
+    return (hyper(name, value, **ranges),)
+
+
+def block_hyper_names(name: str, hypers: tuple[Hyper, ...]) -> dict[str, Hyper]:
+    """``{name: h}`` for a shared value, ``{name[i]: h_i}`` for one per block."""
+    if len(hypers) == 1:
+        return {name: hypers[0]}
+    return {f"{name}[{i}]": h for i, h in enumerate(hypers)}
+
+
+def check_block_count(name: str, count: int, num_blocks: int) -> None:
+    """Per-block settings are one shared value or exactly one per block."""
+    if count not in (1, num_blocks):
+        raise ValueError(f"{name}: got {count} values for {num_blocks} blocks; give one per block or one")
 
 
 # --------------------------------------------------------------------------------------- base
 
 
 class Optimizer:
-    """Base class: hyperparameter registry, validation, description and the step wrapper.
+    """The interface the runner drives: ``init``/``update``/``step`` plus validation and description.
 
-    Subclasses implement :meth:`init` and :meth:`update` and register hyperparameters with
-    :meth:`_hyper` in their constructor.
+    Implementations (:class:`lab.optimizers.chain.Chain`, the mutation wrappers) provide
+    :meth:`init`, :meth:`update`, :meth:`hyperparameters` and :meth:`conventions`.
 
     Class attributes
     ----------------
@@ -224,52 +307,27 @@ class Optimizer:
     name = "optimizer"
     needs_same_sample = False
 
-    def __init__(self):
-        self._hypers: dict[str, Hyper] = {}
-        self._conventions: dict[str, Any] = {}
-
     # -- hyperparameters ------------------------------------------------------------------------
-    def _hyper(self, name, value, *, low=None, high=None, low_open=False, high_open=False) -> Schedule:
-        """Register a hyperparameter; constant schedules are range-checked now."""
-        sched = as_schedule(value, name)
-        h = Hyper(sched, low, high, low_open, high_open)
-        if sched.is_constant:
-            check_schedule(name, sched, low=low, high=high, low_open=low_open, high_open=high_open)
-        self._hypers[name] = h
-        return sched
+    def hyperparameters(self) -> dict[str, Hyper]:
+        """Every hyperparameter by its option name, in a stable order."""
+        return {}
 
-    def _value(self, name: str, t: int, like):
-        """Value of hyperparameter ``name`` at step t in the namespace/dtype of ``like``."""
-        return self._hypers[name].schedule.value(t, namespace(like), like.dtype)
-
-    def _factor(self, name: str, t: int, like):
-        """The value shaped to multiply (*batch, m, n) blocks."""
-        return batch_factor(self._value(name, t, like))
-
-    def _is_zero(self, name: str) -> bool:
-        s = self._hypers[name].schedule
-        return s.is_constant and isinstance(s.value(1), float) and s.value(1) == 0.0
+    def conventions(self) -> dict[str, Any]:
+        """The conventions this configuration fixed (recorded by :meth:`describe`)."""
+        return {}
 
     def validate(self, steps: int | None = None, block_shapes=None) -> None:
         """Check every schedule over the horizon (steps 1…``steps``) and the block structure.
 
         Raises ValueError naming the option; called by the runner before any work.
         """
-        for name, h in self._hypers.items():
-            check_schedule(
-                name,
-                h.schedule,
-                low=h.low,
-                high=h.high,
-                low_open=h.low_open,
-                high_open=h.high_open,
-                steps=steps,
-            )
+        for name, h in self.hyperparameters().items():
+            h.check(name, steps)
         if block_shapes is not None:
-            self._check_blocks(tuple(tuple(s) for s in block_shapes))
+            self.check_blocks(tuple(tuple(s) for s in block_shapes))
 
-    def _check_blocks(self, block_shapes) -> None:
-        """Subclasses check per-block settings (one norm/oracle per block, …)."""
+    def check_blocks(self, block_shapes) -> None:
+        """Check per-block settings (one norm/oracle per block, …) against the block shapes."""
 
     def dual_norms(self, num_blocks: int):
         """Per-block norms of the method's geometry (for metrics), or None (use the problem's)."""
@@ -279,22 +337,23 @@ class Optimizer:
         """Per-block oracles (for oracle diagnostics), or None for methods without an oracle."""
         return None
 
+    def _constant_values(self):
+        """(name, value) of the constant hyperparameters and of the oracles' nominal δ."""
+        hypers = self.hyperparameters().items()
+        items = [(k, h.schedule.value(1)) for k, h in hypers if h.schedule.is_constant]
+        for i, o in enumerate(self.block_oracles(1) or ()):
+            if getattr(o, "delta", None) is not None:  # the nominal δ of exact / injected-error oracles
+                items.append((f"oracle[{i}].delta", o.delta))
+        return items
+
     def check_batch(self, batch_shape) -> None:
         """Raise ValueError if a hyperparameter array (or an oracle's δ) does not broadcast over the batch.
 
         Values broadcast as (*batch, 1, 1): an array's shape must broadcast to ``batch_shape`` without
         enlarging it (e.g. shape (B,) or (1,) for a batch (B,)).
         """
-        import numpy as np
-
-        from lab.backend import to_numpy
-
         batch = tuple(batch_shape)
-        items = [(k, h.schedule.value(1)) for k, h in self._hypers.items() if h.schedule.is_constant]
-        for i, o in enumerate(self.block_oracles(1) or ()):
-            if getattr(o, "delta", None) is not None and not isinstance(o.delta, float):
-                items.append((f"oracle[{i}].delta", o.delta))
-        for name, v in items:
+        for name, v in self._constant_values():
             if isinstance(v, float):
                 continue
             shape = tuple(np.shape(to_numpy(v)))
@@ -310,19 +369,9 @@ class Optimizer:
 
     def member_values(self, batch_shape) -> dict:
         """Per-member values of the constant hyperparameters and oracle δ, host arrays of the batch shape."""
-        import numpy as np
-
-        from lab.backend import to_numpy
-
         out = {}
-        for k, h in self._hypers.items():
-            if h.schedule.is_constant:
-                v = np.asarray(to_numpy(h.schedule.value(1)), dtype=np.float64)
-                out[k] = np.broadcast_to(v, tuple(batch_shape))
-        for i, o in enumerate(self.block_oracles(1) or ()):
-            if getattr(o, "delta", None) is not None:  # the nominal δ of exact / injected-error oracles
-                v = np.asarray(to_numpy(o.delta), dtype=np.float64)
-                out[f"oracle[{i}].delta"] = np.broadcast_to(v, tuple(batch_shape))
+        for k, v in self._constant_values():
+            out[k] = np.broadcast_to(np.asarray(to_numpy(v), dtype=np.float64), tuple(batch_shape))
         return out
 
     # -- the step ---------------------------------------------------------------------------------
@@ -342,19 +391,17 @@ class Optimizer:
         """Name, hyperparameters (schedules) and the conventions fixed by this configuration."""
         return {
             "optimizer": self.name,
-            "hyperparameters": {k: h.schedule.describe() for k, h in self._hypers.items()},
-            "conventions": dict(self._conventions),
+            "hyperparameters": {k: h.schedule.describe() for k, h in self.hyperparameters().items()},
+            "conventions": dict(self.conventions()),
         }
 
     def __repr__(self) -> str:
-        hp = ", ".join(f"{k}={h.schedule!r}" for k, h in self._hypers.items())
+        hp = ", ".join(f"{k}={h.schedule!r}" for k, h in self.hyperparameters().items())
         return f"{self.name}({hp})"
 
 
 def check_params(params, name: str = "params") -> Params:
     """Validate a Params tuple: non-empty, every block a real floating (*batch, m, n) array, equal batch."""
-    from lab.backend import check_matrix
-
     if not isinstance(params, (tuple, list)) or len(params) == 0:
         raise TypeError(
             f"{name} must be a non-empty tuple of (*batch, m, n) arrays (Params), got {type(params).__name__}"

@@ -22,14 +22,33 @@ Every block i has its own norm ‖·‖_(i) (its oracle) and step size t_i:
 
 from __future__ import annotations
 
+import numpy as np
+
+from lab.backend import namespace, to_numpy
 from lab.norms import inner
-from lab.optimizers.base import check_choice, check_flag
-from lab.optimizers.lmo import LMOOptimizer
-from lab.optimizers.muon import ALPHA_RANGE, BETA_RANGE
-from lab.optimizers.transforms import MOMENTUM_INITS, AlphaMomentum, EMAMomentum, NoMomentum
+from lab.optimizers.base import (
+    Example,
+    Hyper,
+    block_hyper_names,
+    block_hypers,
+    check_choice,
+    check_flag,
+)
+from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import EMAMomentum, NoMomentum
+from lab.optimizers.muon import momentum_estimator
+from lab.optimizers.transforms import (
+    LMO,
+    BlockMultiplier,
+    DecoupledWeightDecay,
+    LearningRate,
+    ShapeScale,
+    Transform,
+)
+from lab.oracles import exact_lmo
 from lab.schedules import as_schedule
 
-__all__ = ["scion", "gluon", "GluonOptimizer", "STEP_RULES"]
+__all__ = ["scion", "gluon", "AdaptiveStep", "GluonOptimizer", "STEP_RULES"]
 
 STEP_RULES = ("delta_aware", "delta_agnostic")
 DUAL_ESTIMATES = ("exact", "inner")
@@ -37,8 +56,6 @@ DUAL_ESTIMATES = ("exact", "inner")
 
 def _layer_oracles(norms, oracles):
     """Oracles from exactly one of ``norms`` (exact LMOs) and ``oracles``; names the missing option."""
-    from lab.oracles import exact_lmo
-
     if norms is not None and oracles is not None:
         raise ValueError(
             "norms and oracles: give one of them (norms builds exact LMOs; oracles injects your own)"
@@ -63,6 +80,11 @@ def _layer_oracles(norms, oracles):
         raise ValueError(f"norms: {exc}") from None
 
 
+def _layer_lmo(norms, oracles) -> LMO:
+    oracle, option = _layer_oracles(norms, oracles)
+    return LMO(oracle, option=option)
+
+
 def scion(
     lr,
     alpha=0.1,
@@ -73,7 +95,7 @@ def scion(
     nesterov: bool = False,
     momentum_init: str = "zero",
     weight_decay=0.0,
-) -> LMOOptimizer:
+) -> Chain:
     """Scion: X_i ← X_i(1 − ηλ) + η b_i oracle_i(M_i), M ← (1−α)M + αg.
 
     Parameters
@@ -85,94 +107,86 @@ def scion(
     nesterov, momentum_init, weight_decay : as in :func:`lab.optimizers.muon`.
     """
     check_flag("nesterov", nesterov)
-    check_choice("momentum_init", momentum_init, MOMENTUM_INITS)
-    oracle, option = _layer_oracles(norms, oracles)
-    opt = LMOOptimizer(
-        "scion",
-        lr=lr,
-        oracle=oracle,
-        estimator=AlphaMomentum(momentum_init, nesterov),
-        estimator_hypers={"alpha": (alpha, ALPHA_RANGE)},
-        shape_scale="none",
-        block_lr=block_lr,
-        weight_decay=weight_decay,
+    direction = _layer_lmo(norms, oracles)
+    return chain(
+        LearningRate(lr),
+        momentum_estimator("alpha", None, alpha, nesterov, momentum_init),
+        ShapeScale("none"),
+        DecoupledWeightDecay(weight_decay),
+        direction,
+        BlockMultiplier(block_lr),
+        name="scion",
     )
-    opt._oracle_option = option
-    return opt
 
 
-class GluonOptimizer(LMOOptimizer):
-    """Gluon's adaptive per-block step (module docstring); ``lr`` multiplies it (1 = the theory)."""
+class AdaptiveStep(Transform):
+    """Gluon's per-block step s_i ← s_i · ratio_i (module docstring); s_i = lr (1 = the theory).
 
-    def __init__(self, *, L0, L1, delta, rule, dual, **kw):
-        super().__init__("gluon", **kw)
-        check_choice("step_rule", rule, STEP_RULES)
-        check_choice("dual", dual, DUAL_ESTIMATES)
-        self.rule = rule
-        self.dual = dual
-        self._blockwise = {}
-        for name, value, ranges in (
-            ("L0", L0, {"low": 0.0}),
-            ("L1", L1, {"low": 0.0}),
-            ("delta", delta, {"low": 0.0, "high": 1.0, "high_open": True}),
-        ):
-            values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-            if not values:
-                raise ValueError(f"{name} must not be an empty sequence")
-            for i, v in enumerate(values):
-                self._hyper(f"{name}[{i}]" if len(values) > 1 else name, v, **ranges)
-            self._blockwise[name] = len(values)
-        for i in range(max(self._blockwise["L0"], self._blockwise["L1"])):
-            l0 = self._hypers[self._hname("L0", i)].schedule
-            l1 = self._hypers[self._hname("L1", i)].schedule
+    ratio_i = (1 − δ_i) a_i / ((1 + δ_i)² (L_i⁰ + L_i¹ a_i)) (δ-aware) or a_i/(L_i⁰ + L_i¹ a_i)
+    (δ-agnostic), a_i the dual norm of the oracle's input (``dual="exact"``) or −⟨M_i, D_i⟩.
+    ``direction`` is the chain's :class:`LMO` transform (its oracles' norms measure a_i).
+    """
+
+    def __init__(self, L0, L1, delta, rule: str, dual: str, direction: LMO):
+        self.rule = check_choice("step_rule", rule, STEP_RULES)
+        self.dual = check_choice("dual", dual, DUAL_ESTIMATES)
+        self.direction = direction
+        self.L0 = block_hypers("L0", L0, low=0.0)
+        self.L1 = block_hypers("L1", L1, low=0.0)
+        self.delta = block_hypers("delta", delta, low=0.0, high=1.0, high_open=True)
+        for i in range(max(len(self.L0), len(self.L1))):
+            l0, l1 = self._block(self.L0, i).schedule, self._block(self.L1, i).schedule
             if l0.is_constant and l1.is_constant:
-                import numpy as np
-
-                from lab.backend import to_numpy
-
                 both = (np.asarray(to_numpy(l0.value(1))) == 0) & (np.asarray(to_numpy(l1.value(1))) == 0)
                 if np.any(both):
                     raise ValueError(
                         f"L0 and L1 must not both be 0 (block {i}): the adaptive step would be undefined"
                     )
-        self._conventions.update(
-            step_rule=rule,
-            dual=dual,
-            step="t_i = lr*(1-d)a/((1+d)^2(L0+L1 a))" if rule == "delta_aware" else "t_i = lr*a/(L0+L1 a)",
-        )
 
-    def _hname(self, name, i):
-        return name if self._blockwise[name] == 1 else f"{name}[{i}]"
+    @staticmethod
+    def _block(hypers: tuple[Hyper, ...], i: int) -> Hyper:
+        return hypers[i] if len(hypers) > 1 else hypers[0]
 
-    def _check_blocks(self, block_shapes) -> None:
-        super()._check_blocks(block_shapes)
-        p = len(block_shapes)
-        for name, n in self._blockwise.items():
+    def hyperparameters(self):
+        return {
+            **block_hyper_names("L0", self.L0),
+            **block_hyper_names("L1", self.L1),
+            **block_hyper_names("delta", self.delta),
+        }
+
+    def conventions(self):
+        step = "t_i = lr*(1-d)a/((1+d)^2(L0+L1 a))" if self.rule == "delta_aware" else "t_i = lr*a/(L0+L1 a)"
+        return {"step_rule": self.rule, "dual": self.dual, "step": step}
+
+    def check_blocks(self, block_shapes):
+        for name in ("L0", "L1", "delta"):
+            n, p = len(getattr(self, name)), len(block_shapes)
             if n not in (1, p):
                 raise ValueError(f"{name}: got {n} values for {p} blocks; give one per block or one for all")
 
-    def _step_sizes(self, t, lr, params, inputs, directions):
-        oracles = self.block_oracles(len(params))
-        out = []
-        for i, (M, D, o) in enumerate(zip(inputs, directions, oracles, strict=True)):
-            xp = _ns(M)
-            a = o.norm.dual(M) if self.dual == "exact" else -inner(M, D)
-            L0 = self._value(self._hname("L0", i), t, M)
-            L1 = self._value(self._hname("L1", i), t, M)
-            den = L0 + L1 * a
-            safe = xp.where(den > 0, den, xp.ones_like(a))
-            ratio = xp.where(den > 0, a / safe, xp.zeros_like(a))
-            if self.rule == "delta_aware":
-                d = self._value(self._hname("delta", i), t, M)
-                ratio = ratio * ((1.0 - d) / ((1.0 + d) * (1.0 + d)))
-            out.append(lr * ratio)
-        return tuple(out)
+    def ratio(self, i: int, t: int, M, D, oracle):
+        """The factor of block i's step size at step t, for input M and direction D."""
+        xp = namespace(M)
+        a = oracle.norm.dual(M) if self.dual == "exact" else -inner(M, D)
+        L0 = self._block(self.L0, i).at(t, M)
+        L1 = self._block(self.L1, i).at(t, M)
+        den = L0 + L1 * a
+        safe = xp.where(den > 0, den, xp.ones_like(a))
+        ratio = xp.where(den > 0, a / safe, xp.zeros_like(a))
+        if self.rule == "delta_aware":
+            d = self._block(self.delta, i).at(t, M)
+            ratio = ratio * ((1.0 - d) / ((1.0 + d) * (1.0 + d)))
+        return ratio
+
+    def update(self, step, state):
+        oracles = self.direction.block_oracles(len(step.params))
+        blocks = zip(step.sizes(), step.oracle_input, step.direction, oracles, strict=True)
+        sizes = tuple(s * self.ratio(i, step.t, M, D, o) for i, (s, M, D, o) in enumerate(blocks))
+        return step._replace(step_sizes=sizes), state
 
 
-def _ns(x):
-    from lab.backend import namespace
-
-    return namespace(x)
+#: Gluon is a chain ending in :class:`AdaptiveStep`; the name stays for imports.
+GluonOptimizer = Chain
 
 
 def gluon(
@@ -187,7 +201,7 @@ def gluon(
     beta=0.0,
     lr=1.0,
     momentum_init: str = "zero",
-) -> GluonOptimizer:
+) -> Chain:
     """Gluon with the δ-aware (default) or δ-agnostic adaptive step of S1's I2.
 
     Parameters
@@ -201,24 +215,55 @@ def gluon(
     beta : β ∈ [0, 1) EMA momentum on the gradient (0 = the deterministic method of the theory).
     lr : multiplier of the adaptive step (1 = the theory).
     """
-    check_choice("momentum_init", momentum_init, MOMENTUM_INITS)
-    oracle, option = _layer_oracles(norms, oracles)
+    check_choice("momentum_init", momentum_init, ("zero", "gradient"))
+    direction = _layer_lmo(norms, oracles)
     b = as_schedule(beta, "beta")
-    if b.is_constant and isinstance(b.value(1), float) and b.value(1) == 0.0:
-        estimator, hypers = NoMomentum(), {}
-    else:
-        estimator, hypers = EMAMomentum(momentum_init, False), {"beta": (beta, BETA_RANGE)}
-    opt = GluonOptimizer(
-        L0=L0,
-        L1=L1,
-        delta=delta,
-        rule=step_rule,
-        dual=dual,
-        lr=lr,
-        oracle=oracle,
-        estimator=estimator,
-        estimator_hypers=hypers,
-        shape_scale="none",
+    no_momentum = b.is_constant and isinstance(b.value(1), float) and b.value(1) == 0.0
+    return chain(
+        LearningRate(lr),
+        NoMomentum() if no_momentum else EMAMomentum(beta, momentum_init, False),
+        ShapeScale("none"),
+        DecoupledWeightDecay(0.0),
+        direction,
+        BlockMultiplier(1.0),
+        AdaptiveStep(L0, L1, delta, step_rule, dual, direction),
+        name="gluon",
     )
-    opt._oracle_option = option
-    return opt
+
+
+#: (L0)_i of ½‖X_i − C_i‖² on the suites' blocks (6, 4) and (3, 5): min(m, n) (spectral), m·n (linf).
+_SUITE_L0 = (4.0, 15.0)
+
+#: Conformance configurations (:class:`lab.optimizers.Example`), by registry name.
+EXAMPLES = {
+    "scion": (
+        Example(
+            "spectral_linf",
+            lambda v: scion(v, 0.5, norms=("spectral", "linf"), block_lr=(1.0, 0.5)),
+            (0.02, 0.05, 0.1),
+            0.05,
+        ),
+    ),
+    "gluon": (
+        Example(
+            "delta_aware",
+            lambda v: gluon(_SUITE_L0, 0.0, norms=("spectral", "linf"), delta=v),
+            (0.0, 0.2, 0.5),
+            0.2,
+        ),
+        Example(
+            "agnostic_momentum",
+            lambda v: gluon(
+                _SUITE_L0,
+                0.0,
+                norms=("spectral", "frobenius"),
+                step_rule="delta_agnostic",
+                beta=v,
+                lr=0.5,
+                dual="inner",
+            ),
+            (0.0, 0.3, 0.6),
+            0.3,
+        ),
+    ),
+}

@@ -29,21 +29,22 @@ form X_{t+1} = (1 − ηλ)X_t + ηλ·(−(s/λ)polar(·))).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from lab.backend import namespace
-from lab.optimizers.base import Optimizer, StepInfo, check_choice, check_params, resolve_oracles
-from lab.optimizers.muon import BETA_RANGE
+from lab.optimizers.base import Example, check_choice, hyper, resolve_oracles
+from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import MomentumState
+from lab.optimizers.transforms import (
+    BETA_RANGE,
+    DecoupledWeightDecay,
+    LearningRate,
+    Transform,
+    zeros_like_params,
+)
 from lab.schedules import batch_factor
 
-__all__ = ["lion_k", "LionK", "LionKState", "K_FUNCTIONS"]
+__all__ = ["lion_k", "LionMomentum", "SpectralGradient", "K_FUNCTIONS"]
 
 K_FUNCTIONS = ("nuclear", "frobenius", "schatten_p", "ky_fan_k", "soft")
-
-
-class LionKState(NamedTuple):
-    count: int
-    momentum: tuple  # M_t (Lion's sign: −EMA of the gradients), one array per block
 
 
 def _spectral_map(M, h):
@@ -53,20 +54,42 @@ def _spectral_map(M, h):
     return (U * h(S)[..., None, :]) @ Vh
 
 
-class LionK(Optimizer):
-    """Lion-K with a spectral K (module docstring)."""
+class LionMomentum(Transform):
+    """M_{t+1} = β_p M_t − (1 − β_p) g and the look-ahead M̃ = β_n M_{t+1} − (1 − β_n) g (Lion's sign)."""
 
-    name = "lion_k"
+    def __init__(self, beta, beta_n):
+        self.beta = hyper("beta", beta, **BETA_RANGE)
+        self.beta_n = hyper("beta_n", beta if beta_n is None else beta_n, **BETA_RANGE)
 
-    def __init__(self, lr, beta, beta_n, weight_decay, K, scale, oracle, p, k, eps):
-        super().__init__()
-        check_choice("K", K, K_FUNCTIONS)
-        self.K = K
-        self._hyper("lr", lr, low=0.0, low_open=True)
-        self._hyper("beta", beta, **BETA_RANGE)
-        self._hyper("beta_n", beta if beta_n is None else beta_n, **BETA_RANGE)
-        self._hyper("weight_decay", weight_decay, low=0.0)
-        self._hyper("scale", scale, low=0.0, low_open=True)
+    def hyperparameters(self):
+        return {"beta": self.beta, "beta_n": self.beta_n}
+
+    def conventions(self):
+        return {"momentum": "M_{t+1} = beta M_t - (1-beta) g; M~ = beta_n M_{t+1} - (1-beta_n) g (Lion sign)"}
+
+    def init(self, params):
+        return MomentumState(zeros_like_params(params))
+
+    def update(self, step, state):
+        beta = self.beta.at(step.t, step.like)
+        bp, bn = batch_factor(beta), batch_factor(self.beta_n.at(step.t, step.like))
+        new_M, look, est = [], [], []
+        for gi, Mi in zip(step.updates, state.momentum, strict=True):
+            M = bp * Mi - (1.0 - bp) * gi
+            Mt = bn * M - (1.0 - bn) * gi
+            new_M.append(M)
+            look.append(Mt)
+            est.append(-M)
+        step = step._replace(updates=tuple(look), estimate=tuple(est), beta=beta)
+        return step, MomentumState(tuple(new_M))
+
+
+class SpectralGradient(Transform):
+    """D = ∇K(M̃) for a spectral K (module table); step size η_t·s.  Nuclear K goes through the oracle."""
+
+    def __init__(self, K, scale, oracle, p, k, eps):
+        self.K = check_choice("K", K, K_FUNCTIONS)
+        self.scale = hyper("scale", scale, low=0.0, low_open=True)
         self.p, self.k, self.eps = p, k, eps
         if K == "schatten_p":
             if p is None or not (1.0 < float(p) < float("inf")):
@@ -80,16 +103,14 @@ class LionK(Optimizer):
                 raise ValueError(f"eps must be a number > 0 for K='soft', got {eps!r}")
             self.eps = float(eps)
         self.oracles = resolve_oracles(oracle) if K == "nuclear" else None
-        self._conventions.update(
-            K=K,
-            p=self.p,
-            k=self.k,
-            eps=self.eps,
-            momentum="M_{t+1} = beta M_t - (1-beta) g; M~ = beta_n M_{t+1} - (1-beta_n) g (Lion sign)",
-            weight_decay="decoupled: X(1 - lr*weight_decay) + lr*scale*gradK(M~)",
-        )
 
-    def _check_blocks(self, block_shapes) -> None:
+    def hyperparameters(self):
+        return {"scale": self.scale}
+
+    def conventions(self):
+        return {"K": self.K, "p": self.p, "k": self.k, "eps": self.eps}
+
+    def check_blocks(self, block_shapes) -> None:
         if self.oracles is not None and len(self.oracles) != 1:
             raise ValueError("oracle: lion_k takes one oracle for all blocks")
         if self.K == "ky_fan_k":
@@ -101,16 +122,6 @@ class LionK(Optimizer):
 
     def block_oracles(self, num_blocks: int):
         return None if self.oracles is None else self.oracles * num_blocks
-
-    def dual_norms(self, num_blocks: int):
-        if self.oracles is not None:
-            return tuple(o.norm for o in self.oracles * num_blocks)
-        return None
-
-    def init(self, params):
-        params = check_params(params)
-        self._check_blocks(tuple(tuple(x.shape[-2:]) for x in params))
-        return LionKState(0, tuple(namespace(x).zeros_like(x) for x in params))
 
     def _grad_K(self, Mt, rng, i):
         """∇K(M̃) without the scale s; for nuclear also the oracle's input −M̃."""
@@ -142,38 +153,21 @@ class LionK(Optimizer):
         eps = self.eps
         return _spectral_map(Mt, lambda S: S / xp.sqrt(S * S + eps * eps)), None
 
-    def update(self, state, params, gradient, rng=None):
-        t = state.count + 1
-        like = params[0]
-        g = tuple(gradient(params))
-        beta = self._value("beta", t, like)
-        beta_n = self._value("beta_n", t, like)
-        lr = self._value("lr", t, like)
-        wd = self._value("weight_decay", t, like)
-        s = self._value("scale", t, like)
-        bp, bn = batch_factor(beta), batch_factor(beta_n)
-        decay = not self._is_zero("weight_decay")
-        shrink = 1.0 - batch_factor(lr * wd) if decay else None
-        step = lr * s
-        new_M, new_X, inputs, D, est = [], [], [], [], []
-        for i, (X, gi, Mi) in enumerate(zip(params, g, state.momentum, strict=True)):
-            M = bp * Mi - (1.0 - bp) * gi
-            Mt = bn * M - (1.0 - bn) * gi
-            Di, inp = self._grad_K(Mt, rng, i)
-            new_M.append(M)
-            est.append(-M)
-            inputs.append(inp)
+    def update(self, step, state):
+        D, inputs = [], []
+        for i, Mt in enumerate(step.updates):
+            Di, inp = self._grad_K(Mt, step.rng, i)
             D.append(Di)
-            new_X.append((X * shrink if decay else X) + batch_factor(step) * Di)
-        oracle_input = tuple(inputs) if self.K == "nuclear" else None
-        info = StepInfo(lr, (step,) * len(params), g, tuple(est), oracle_input, tuple(D), wd, beta)
-        return tuple(new_X), LionKState(t, tuple(new_M)), info
-
-    def describe(self) -> dict:
-        d = super().describe()
-        if self.oracles is not None:
-            d["oracles"] = [o.describe() for o in self.oracles]
-        return d
+            inputs.append(inp)
+        size = step.lr * self.scale.at(step.t, step.like)
+        D = tuple(D)
+        step = step._replace(
+            updates=D,
+            direction=D,
+            oracle_input=tuple(inputs) if self.K == "nuclear" else None,
+            step_sizes=(size,) * len(D),
+        )
+        return step, state
 
 
 def lion_k(
@@ -188,7 +182,7 @@ def lion_k(
     p=None,
     k=None,
     eps=None,
-) -> LionK:
+) -> Chain:
     """Lion-K with spectral K (module docstring).
 
     Parameters
@@ -200,4 +194,24 @@ def lion_k(
         "ky_fan_k" (needs integer k ≥ 1), "soft" (needs eps > 0).
     oracle : used for K = nuclear only: ∇K(M̃) = polar(M̃) = oracle(−M̃) for an odd oracle.
     """
-    return LionK(lr, beta, beta_n, weight_decay, K, scale, oracle, p, k, eps)
+    check_choice("K", K, K_FUNCTIONS)
+    transforms = (
+        LearningRate(lr),
+        LionMomentum(beta, beta_n),
+        DecoupledWeightDecay(weight_decay, "decoupled: X(1 - lr*weight_decay) + lr*scale*gradK(M~)"),
+        SpectralGradient(K, scale, oracle, p, k, eps),
+    )
+    # Lion-K's record names K first (its defining choice), then the momentum and the decay.
+    lr_t, momentum, decay, grad_k = transforms
+    conventions = {**grad_k.conventions(), **momentum.conventions(), **decay.conventions()}
+    return chain(*transforms, name="lion_k", conventions=conventions)
+
+
+#: Conformance configurations (:class:`lab.optimizers.Example`).
+EXAMPLES = (
+    Example("nuclear", lambda v: lion_k(0.05, 0.9, weight_decay=v), (0.0, 0.05, 0.1), 0.05),
+    Example("frobenius", lambda v: lion_k(v, 0.9, K="frobenius"), (0.05, 0.1, 0.2), 0.1),
+    Example("schatten", lambda v: lion_k(v, 0.9, K="schatten_p", p=3.0), (0.02, 0.05, 0.1), 0.05),
+    Example("kyfan", lambda v: lion_k(v, 0.9, K="ky_fan_k", k=2), (0.02, 0.05, 0.1), 0.05),
+    Example("soft", lambda v: lion_k(v, 0.9, K="soft", eps=0.1), (0.02, 0.05, 0.1), 0.05),
+)

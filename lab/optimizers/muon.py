@@ -17,16 +17,39 @@ Liu, arXiv 2506.15054) for Muon + weight decay as Lion-K / Frank–Wolfe on the 
 
 from __future__ import annotations
 
-from lab.optimizers.base import check_choice, check_flag
-from lab.optimizers.lmo import LMOOptimizer
-from lab.optimizers.transforms import MOMENTUM_INITS, AlphaMomentum, EMAMomentum, SumMomentum
+from lab.optimizers.base import Example, check_choice, check_flag
+from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import MOMENTUM_INITS, AlphaMomentum, EMAMomentum, Estimator, SumMomentum
+from lab.optimizers.transforms import (
+    ALPHA_RANGE,
+    BETA_RANGE,
+    LMO,
+    BlockMultiplier,
+    DecoupledWeightDecay,
+    LearningRate,
+    ShapeScale,
+)
+from lab.oracles import inexact_oracle
+from lab.schedules import as_schedule, check_schedule
 
-__all__ = ["muon", "MOMENTUM_FORMS"]
+__all__ = ["muon", "MOMENTUM_FORMS", "BETA_RANGE", "ALPHA_RANGE", "momentum_estimator"]
 
 MOMENTUM_FORMS = ("ema", "sum", "alpha")
 
-BETA_RANGE = {"low": 0.0, "high": 1.0, "high_open": True}  # β ∈ [0, 1)
-ALPHA_RANGE = {"low": 0.0, "high": 1.0, "low_open": True}  # α = 1 − β ∈ (0, 1]
+
+def momentum_estimator(momentum: str, beta, alpha, nesterov: bool, init: str) -> Estimator:
+    """Muon's momentum transform; α defaults to 1 − β (constant β only) for the "alpha" form."""
+    if momentum == "ema":
+        return EMAMomentum(beta, init, nesterov)
+    if momentum == "sum":
+        return SumMomentum(beta, init, nesterov)
+    if alpha is None:
+        b = as_schedule(beta, "beta")
+        check_schedule("beta", b, **BETA_RANGE)
+        if not b.is_constant:
+            raise ValueError("alpha: give alpha explicitly when beta is a time-varying schedule")
+        alpha = 1.0 - b.value(1)
+    return AlphaMomentum(alpha, init, nesterov)
 
 
 def muon(
@@ -41,7 +64,7 @@ def muon(
     weight_decay=0.0,
     momentum_init: str = "zero",
     block_lr=1.0,
-) -> LMOOptimizer:
+) -> Chain:
     """Muon with every convention explicit.
 
     Parameters
@@ -66,27 +89,33 @@ def muon(
     check_choice("momentum", momentum, MOMENTUM_FORMS)
     check_flag("nesterov", nesterov)
     check_choice("momentum_init", momentum_init, MOMENTUM_INITS)
-    if momentum == "ema":
-        estimator, hypers = EMAMomentum(momentum_init, nesterov), {"beta": (beta, BETA_RANGE)}
-    elif momentum == "sum":
-        estimator, hypers = SumMomentum(momentum_init, nesterov), {"beta": (beta, BETA_RANGE)}
-    else:
-        if alpha is None:
-            from lab.schedules import as_schedule, check_schedule
-
-            b = as_schedule(beta, "beta")
-            check_schedule("beta", b, **BETA_RANGE)
-            if not b.is_constant:
-                raise ValueError("alpha: give alpha explicitly when beta is a time-varying schedule")
-            alpha = 1.0 - b.value(1)
-        estimator, hypers = AlphaMomentum(momentum_init, nesterov), {"alpha": (alpha, ALPHA_RANGE)}
-    return LMOOptimizer(
-        "muon",
-        lr=lr,
-        oracle=oracle,
-        estimator=estimator,
-        estimator_hypers=hypers,
-        shape_scale=shape_scale,
-        block_lr=block_lr,
-        weight_decay=weight_decay,
+    return chain(
+        LearningRate(lr),
+        momentum_estimator(momentum, beta, alpha, nesterov, momentum_init),
+        ShapeScale(shape_scale),
+        DecoupledWeightDecay(weight_decay),
+        LMO(oracle),
+        BlockMultiplier(block_lr),
+        name="muon",
     )
+
+
+#: Conformance configurations (:class:`lab.optimizers.Example`).
+EXAMPLES = (
+    Example("ema_nesterov_ns", lambda v: muon(v, 0.9, oracle="ns:jordan:5"), (0.02, 0.05, 0.1), 0.05),
+    Example("ema_beta", lambda v: muon(0.05, v, nesterov=False), (0.0, 0.5, 0.9), 0.5),
+    Example("sum", lambda v: muon(v, 0.9, momentum="sum", nesterov=False), (0.02, 0.05, 0.1), 0.05),
+    Example("alpha", lambda v: muon(0.05, momentum="alpha", alpha=v), (0.1, 0.5, 1.0), 0.5),
+    Example(
+        "wd_rms",
+        lambda v: muon(0.05, 0.9, weight_decay=v, shape_scale="match_rms_adamw", momentum_init="gradient"),
+        (0.0, 0.01, 0.05),
+        0.01,
+    ),
+    Example(
+        "random_oracle",
+        lambda v: muon(0.05, 0.9, oracle=inexact_oracle("spectral", v, "random")),
+        (0.0, 0.2, 0.5),
+        0.2,
+    ),
+)

@@ -21,10 +21,10 @@ learning-rate scale (``shape_scale="match_rms_adamw"``) and decoupled weight dec
 
 from __future__ import annotations
 
-from lab.optimizers.base import check_choice, check_flag
-from lab.optimizers.lmo import LMOOptimizer
-from lab.optimizers.muon import BETA_RANGE
-from lab.optimizers.transforms import MOMENTUM_INITS, MVR1, MVR2
+from lab.optimizers.base import Example
+from lab.optimizers.chain import Chain, chain
+from lab.optimizers.momentum import MVR1, MVR2
+from lab.optimizers.transforms import LMO, BlockMultiplier, DecoupledWeightDecay, LearningRate, ShapeScale
 
 __all__ = ["muon_mvr1", "muon_mvr2"]
 
@@ -39,7 +39,7 @@ def muon_mvr1(
     shape_scale: str = "none",
     weight_decay=0.0,
     momentum_init: str = "zero",
-) -> LMOOptimizer:
+) -> Chain:
     """Muon-MVR1: M_t = β_t M_{t−1} + (1−β_t) g_t + γ_t β_t (g_t − g_{t−1}) (correction from t = 2).
 
     Parameters
@@ -52,17 +52,14 @@ def muon_mvr1(
     weight_decay : λ ≥ 0, decoupled with the unscaled η_t (S2's code; 0 in the theory).
     momentum_init : "zero" (M_0 = 0) or "gradient" (M_1 = g_1).
     """
-    check_flag("mars_clip", mars_clip)
-    check_choice("momentum_init", momentum_init, MOMENTUM_INITS)
-    hypers = {"beta": (beta, BETA_RANGE), "gamma": (gamma, {"low": 0.0})}
-    return LMOOptimizer(
-        "muon_mvr1",
-        lr=lr,
-        oracle=oracle,
-        estimator=MVR1(momentum_init, mars_clip),
-        estimator_hypers=hypers,
-        shape_scale=shape_scale,
-        weight_decay=weight_decay,
+    return chain(
+        LearningRate(lr),
+        MVR1(beta, gamma, momentum_init, mars_clip),
+        ShapeScale(shape_scale),
+        DecoupledWeightDecay(weight_decay),
+        LMO(oracle),
+        BlockMultiplier(1.0),
+        name="muon_mvr1",
     )
 
 
@@ -74,7 +71,7 @@ def muon_mvr2(
     mars_clip: bool = False,
     shape_scale: str = "none",
     weight_decay=0.0,
-) -> LMOOptimizer:
+) -> Chain:
     """Muon-MVR2 (STORM): M_t = g_t + β_t (M_{t−1} − ∇f(X_{t−1}; ξ_t)), M_1 = g_1.
 
     The step evaluates the step's sample twice (at X_t and at the stored X_{t−1}), so the problem
@@ -82,13 +79,30 @@ def muon_mvr2(
 
     Parameters as :func:`muon_mvr1` (no γ: MVR2 is the γ = 1 correction with the same sample).
     """
-    check_flag("mars_clip", mars_clip)
-    return LMOOptimizer(
-        "muon_mvr2",
-        lr=lr,
-        oracle=oracle,
-        estimator=MVR2(mars_clip),
-        estimator_hypers={"beta": (beta, BETA_RANGE)},
-        shape_scale=shape_scale,
-        weight_decay=weight_decay,
+    return chain(
+        LearningRate(lr),
+        MVR2(beta, mars_clip),
+        ShapeScale(shape_scale),
+        DecoupledWeightDecay(weight_decay),
+        LMO(oracle),
+        BlockMultiplier(1.0),
+        name="muon_mvr2",
     )
+
+
+#: Conformance configurations (:class:`lab.optimizers.Example`), by registry name.
+EXAMPLES = {
+    "muon_mvr1": (
+        Example("gamma", lambda v: muon_mvr1(0.05, 0.9, v), (0.0, 0.1, 0.5), 0.1),
+        Example(
+            "clip",
+            lambda v: muon_mvr1(v, 0.9, 0.1, mars_clip=True, shape_scale="match_rms_adamw"),
+            (0.01, 0.02, 0.04),
+            0.04,
+        ),
+    ),
+    "muon_mvr2": (
+        Example("beta", lambda v: muon_mvr2(0.05, v), (0.0, 0.5, 0.9), 0.5),
+        Example("clip", lambda v: muon_mvr2(0.05, v, mars_clip=True), (0.0, 0.5, 0.9), 0.5),
+    ),
+}

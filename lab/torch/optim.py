@@ -131,6 +131,27 @@ class _LMOTorch(torch.optim.Optimizer):
             p.mul_(1 - lr * group["weight_decay"])
         p.add_(D, alpha=lr * lr_scale(group["lr_adjust"], p.shape))
 
+    def _gradients(self, closure):
+        """The loss (or None) and this step's gradient of every layer that has one, by layer index."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        return loss, {i: p.grad for i, _, p in self._layers() if p.grad is not None}
+
+    def _estimate(self, i, group, p, g):  # pragma: no cover - abstract
+        """The oracle's input M̃ for layer i from its gradient g (updating the layer's state)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss, grads = self._gradients(closure)
+        self.steps += 1
+        for i, group, p in self._layers():
+            if i in grads:
+                self._apply(i, group, p, self._estimate(i, group, p, grads[i]))
+        return loss
+
 
 class InexactMuon(_LMOTorch):
     """Muon with a lab oracle, ``torch.optim.Muon``'s momentum conventions (module docstring).
@@ -172,25 +193,14 @@ class InexactMuon(_LMOTorch):
         )
         self.conventions["momentum"] = "B = mu B + (1 - mu) g (torch's lerp); nesterov: (1 - mu) g + mu B"
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.steps += 1
-        for i, group, p in self._layers():
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p.grad)
-            buf = state["momentum_buffer"]
-            mu = group["momentum"]
-            buf.lerp_(p.grad, 1 - mu)
-            M = p.grad.lerp(buf, mu) if group["nesterov"] else buf
-            self._apply(i, group, p, M)
-        return loss
+    def _estimate(self, i, group, p, g):
+        state = self.state[p]
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(g)
+        buf = state["momentum_buffer"]
+        mu = group["momentum"]
+        buf.lerp_(g, 1 - mu)
+        return g.lerp(buf, mu) if group["nesterov"] else buf
 
 
 class MuonMVR1(_LMOTorch):
@@ -229,26 +239,15 @@ class MuonMVR1(_LMOTorch):
         )
         self.conventions["momentum"] = "M = beta M + (1 - beta) g + gamma beta (g - g_prev), M_0 = 0"
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        self.steps += 1
-        for i, group, p in self._layers():
-            if p.grad is None:
-                continue
-            g = p.grad
-            state = self.state[p]
-            beta, gamma = group["beta"], group["gamma"]
-            if "M" not in state:
-                state["M"] = (1 - beta) * g
-            else:
-                state["M"].mul_(beta).add_(g, alpha=1 - beta).add_(g - state["g_prev"], alpha=gamma * beta)
-            state["g_prev"] = g.clone()
-            self._apply(i, group, p, state["M"])
-        return loss
+    def _estimate(self, i, group, p, g):
+        state = self.state[p]
+        beta, gamma = group["beta"], group["gamma"]
+        if "M" not in state:
+            state["M"] = (1 - beta) * g
+        else:
+            state["M"].mul_(beta).add_(g, alpha=1 - beta).add_(g - state["g_prev"], alpha=gamma * beta)
+        state["g_prev"] = g.clone()
+        return state["M"]
 
 
 class MuonMVR2(_LMOTorch):
@@ -285,33 +284,34 @@ class MuonMVR2(_LMOTorch):
             diagnostics_every=diagnostics_every,
         )
         self.conventions["momentum"] = "M = g + beta (M - grad f(X_prev; same sample)), M_1 = g_1"
+        self._prev_grads: dict = {}
 
-    @torch.no_grad()
-    def step(self, closure=None):
+    def _gradients(self, closure):
+        """g_t, and ∇f(X_{t−1}; ξ_t) from a second closure call at the stored X_{t−1} (then X_t back)."""
         if closure is None:
             raise ValueError("MuonMVR2.step needs a closure (it evaluates the step's sample twice)")
         with torch.enable_grad():
             loss = closure()
         layers = [(i, group, p) for i, group, p in self._layers() if p.grad is not None]
         grads = {i: p.grad.clone() for i, _, p in layers}
+        self._prev_grads = {}
         if self.steps > 0:
             current = {i: p.detach().clone() for i, _, p in layers}
             for _, _, p in layers:
                 p.copy_(self.state[p]["X_prev"])
             with torch.enable_grad():
                 closure()
-            prev_grads = {i: p.grad.clone() for i, _, p in layers}
+            self._prev_grads = {i: p.grad.clone() for i, _, p in layers}
             for i, _, p in layers:
                 p.copy_(current[i])
-        self.steps += 1
-        for i, group, p in layers:
-            state = self.state[p]
-            g = grads[i]
-            if "M" not in state:
-                state["M"] = g.clone()
-            else:
-                state["M"].sub_(prev_grads[i]).mul_(group["beta"]).add_(g)
-            state["X_prev"] = p.detach().clone()
-            p.grad.copy_(g)
-            self._apply(i, group, p, state["M"])
-        return loss
+        return loss, grads
+
+    def _estimate(self, i, group, p, g):
+        state = self.state[p]
+        if "M" not in state:
+            state["M"] = g.clone()
+        else:
+            state["M"].sub_(self._prev_grads[i]).mul_(group["beta"]).add_(g)
+        state["X_prev"] = p.detach().clone()
+        p.grad.copy_(g)
+        return state["M"]
