@@ -209,6 +209,8 @@ def import_cycles(imports: Iterable[Import]) -> list[list[str]]:
 
 #: A repository path: a project directory, a slash, then path characters (glob patterns are skipped).
 PATH_REF = re.compile(r"(?<![\w./~-])((?:lab|tests|problems|bounds|figures)/[\w./*{}<>-]*)")
+#: A relative path that climbs out of the directory it starts from (out of the repository, from README).
+OUTSIDE_REF = re.compile(r"(?<![\w.])(\.\./[\w./-]*)")
 #: A dotted name in a project package (a module, or a module's attribute).
 DOTTED_REF = re.compile(r"(?<![\w./-])((?:lab|problems|bounds|figures)(?:\.[A-Za-z_]\w*)+)")
 #: A registered name written as code: kind -> pattern whose group 1 is the name.
@@ -337,6 +339,8 @@ def broken_references(
             if not registered(kind, name):
                 out.append(f"{where}:{line}: {kind} {name} is not registered")
     for line, text in doc_texts(path):
+        for match in OUTSIDE_REF.finditer(text):
+            out.append(f"{where}:{line}: path {match.group(1).rstrip('.-')} points outside the repository")
         for match in PATH_REF.finditer(text):
             ref = match.group(1).rstrip(".-")
             if _is_pattern(text, match) or (index.root / ref).exists():

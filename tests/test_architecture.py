@@ -309,7 +309,7 @@ def test_checker_finds_names_that_do_not_exist(toy):
     index = _imports.NameIndex(toy, packages=("pkg",))
     assert index.exists("pkg.high.shown") and index.exists("pkg.low.f") and index.exists("pkg")
     assert not index.exists("pkg.high.hidden")
-    doc = '''"""Uses lab.nowhere, tests/test_nowhere.py, tests/test_*.py, lab.fig…, lab/.
+    doc = '''"""Uses lab.nowhere, tests/test_nowhere.py, tests/test_*.py, lab.fig…, lab/, ../notes.md.
 
     See get_experiment("gone") and get_experiment("kept").
     """
@@ -320,6 +320,7 @@ def test_checker_finds_names_that_do_not_exist(toy):
     found = _imports.broken_references(toy / "pkg" / "doc.py", index, lambda kind, name: name == "kept")
     assert [f.split(": ", 1)[1] for f in found] == [
         "experiment gone is not registered",
+        "path ../notes.md points outside the repository",
         "path tests/test_nowhere.py does not exist",
         "name lab.nowhere does not exist",
     ]
