@@ -238,7 +238,7 @@ def _registered(kind: str, name: str) -> bool:
     lookup = {"experiment": get_experiment, "check": get_check, "theorem": bounds.get}[kind]
     try:
         lookup(name)
-    except (KeyError, ValueError):
+    except (LookupError, ValueError):
         return False
     return True
 
@@ -270,7 +270,7 @@ def toy(tmp_path: Path) -> Path:
         "pkg/__init__.py": "",
         "pkg/low.py": '''
             """See pkg/high.py, pkg/gone.py, pkg.high.shown and pkg.high.hidden."""
-            from . import high_a  # a cycle with high_a? no: low -> high_a is a layer violation
+            from . import high_a  # a layer violation: LOW imports HIGH
 
 
             def f():
