@@ -570,6 +570,61 @@ def _host(x, name: str) -> np.ndarray:
     return np.asarray(to_numpy(x), dtype=float)
 
 
+def _estimator_validity(method, batch, eta, beta, g, sigma2, r, smooth, delta, e1v):
+    """``(ok, reason)`` per batch member: whether the schedule and constants are in the recursion's
+    domain, and which conditions are violated where not."""
+    ok = np.ones(batch, bool)
+    reason = np.full(batch, "", dtype=object)
+
+    def check(mask, text):
+        nonlocal ok
+        mask = np.broadcast_to(mask, batch)
+        _add_reason(reason, ~mask, text)
+        ok = ok & mask
+
+    later = beta[..., 1:]
+    if method == "mvr2":
+        check(np.all((later >= 0) & (later <= 1), axis=-1), "beta_t in [0, 1] violated")
+    else:
+        check(np.all((later >= 0) & (later < 1), axis=-1), "beta_t in [0, 1) violated (a_t = 1 - beta_t > 0)")
+    check(np.all(np.isfinite(eta) & (eta >= 0), axis=-1), "eta_t >= 0 (finite) violated")
+    check(np.isfinite(sigma2) & (sigma2 >= 0), "sigma >= 0 violated")
+    check(np.broadcast_to(r, batch) >= 1, "r >= 1 violated")
+    check(np.isfinite(smooth) & (smooth > 0), ("L_ms" if method == "mvr2" else "L") + " > 0 violated")
+    check((delta >= 0) & (delta < 1), "delta in [0, 1) violated")
+    check(np.isfinite(e1v) & (e1v >= 0), "e1 >= 0 violated")
+    if g is not None:
+        check(np.all(np.isfinite(g), axis=-1), "gamma_t finite violated")
+    return ok, reason
+
+
+def _estimator_recursion(method, eta, beta, g, sigma2, drift, e1v, *, e1_given: bool) -> np.ndarray:
+    """e_t, t = 1..T, of E-Muon / E-MVR1 / E-MVR2 (drift = L²r(1 + δ)², times η_{t−1}² per step)."""
+    T = eta.shape[-1]
+    e = np.empty(eta.shape)
+    e[..., 0] = e1v
+    with np.errstate(all="ignore"):
+        if method == "mvr1":
+            g2 = g[..., 1] if T > 1 else 0.0
+            u = (1 - g2) ** 2 * sigma2 if not e1_given else (np.sqrt(e1v) + g2 * np.sqrt(sigma2)) ** 2
+        for j in range(1, T):
+            b = beta[..., j]
+            a = 1.0 - b
+            d2 = drift * eta[..., j - 1] ** 2
+            if method == "muon":
+                e[..., j] = b * e[..., j - 1] + b**2 / a * d2 + a**2 * sigma2
+            elif method == "mvr2":
+                e[..., j] = b**2 * e[..., j - 1] + 2 * b**2 * d2 + 2 * a**2 * sigma2
+            else:
+                gt = g[..., j]
+                gn = g[..., j + 1] if j + 1 < T else 0.0
+                q = b * u + b**2 / a * (1 - gt) ** 2 * d2
+                c = a + gt * b
+                e[..., j] = q + c**2 * sigma2
+                u = q + (c - gn) ** 2 * sigma2
+    return e
+
+
 def estimator_error_bound(
     method: str, eta, beta, *, sigma, r, L=None, L_ms=None, gamma=None, delta=0.0, e1=None
 ) -> BoundValue:
@@ -609,51 +664,9 @@ def estimator_error_bound(
     sigma2 = np.broadcast_to(sigma, batch) ** 2
     e1v = sigma2 if e1 is None else np.broadcast_to(_host(e1, "e1"), batch)
 
-    ok = np.ones(batch, bool)
-    reason = np.full(batch, "", dtype=object)
-
-    def check(mask, text):
-        nonlocal ok
-        mask = np.broadcast_to(mask, batch)
-        _add_reason(reason, ~mask, text)
-        ok = ok & mask
-
-    later = beta[..., 1:]
-    if method == "mvr2":
-        check(np.all((later >= 0) & (later <= 1), axis=-1), "beta_t in [0, 1] violated")
-    else:
-        check(np.all((later >= 0) & (later < 1), axis=-1), "beta_t in [0, 1) violated (a_t = 1 - beta_t > 0)")
-    check(np.all(np.isfinite(eta) & (eta >= 0), axis=-1), "eta_t >= 0 (finite) violated")
-    check(np.isfinite(sigma2) & (sigma2 >= 0), "sigma >= 0 violated")
-    check(np.broadcast_to(r, batch) >= 1, "r >= 1 violated")
-    check(np.isfinite(smooth) & (smooth > 0), ("L_ms" if method == "mvr2" else "L") + " > 0 violated")
-    check((delta >= 0) & (delta < 1), "delta in [0, 1) violated")
-    check(np.isfinite(e1v) & (e1v >= 0), "e1 >= 0 violated")
-    if g is not None:
-        check(np.all(np.isfinite(g), axis=-1), "gamma_t finite violated")
-
+    ok, reason = _estimator_validity(method, batch, eta, beta, g, sigma2, r, smooth, delta, e1v)
     drift = np.broadcast_to(smooth**2 * r * (1 + delta) ** 2, batch)
-    e = np.empty(batch + (T,))
-    e[..., 0] = e1v
-    with np.errstate(all="ignore"):
-        if method == "mvr1":
-            g2 = g[..., 1] if T > 1 else 0.0
-            u = (1 - g2) ** 2 * sigma2 if e1 is None else (np.sqrt(e1v) + g2 * np.sqrt(sigma2)) ** 2
-        for j in range(1, T):
-            b = beta[..., j]
-            a = 1.0 - b
-            d2 = drift * eta[..., j - 1] ** 2
-            if method == "muon":
-                e[..., j] = b * e[..., j - 1] + b**2 / a * d2 + a**2 * sigma2
-            elif method == "mvr2":
-                e[..., j] = b**2 * e[..., j - 1] + 2 * b**2 * d2 + 2 * a**2 * sigma2
-            else:
-                gt = g[..., j]
-                gn = g[..., j + 1] if j + 1 < T else 0.0
-                q = b * u + b**2 / a * (1 - gt) ** 2 * d2
-                c = a + gt * b
-                e[..., j] = q + c**2 * sigma2
-                u = q + (c - gn) ** 2 * sigma2
+    e = _estimator_recursion(method, eta, beta, g, sigma2, drift, e1v, e1_given=e1 is not None)
     ok_t = np.broadcast_to(ok[..., None], e.shape)
     return BoundValue(
         {"muon": "S2.E.Muon", "mvr1": "S2.E.MVR1", "mvr2": "S2.E.MVR2"}[method],

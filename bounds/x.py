@@ -86,6 +86,31 @@ _COMMON = """
 """
 
 
+#: How the optimal controls of both inexact-MVR theorems move as δ grows.
+_INEXACT_TRENDS = {
+    "eta_opt": "decreasing in delta",
+    "alpha_opt": "increasing in delta",
+    "beta_opt": "decreasing in delta",
+}
+
+
+def _inexact_mvr(builder, *, core: sp.Expr, **fields) -> Theorem:
+    """An X.MVR*.inexact theorem: the frame both share (source, metric, proof, horizon T, the controls
+    (η, α) optimised over the noise-dominated ``core`` times 1/(1 − δ), the trends) around ``fields``."""
+    return _Theorem(
+        source=_SRC,
+        metric="avg_grad_dual",
+        reference=_REF,
+        proof_sketch=_doc(builder) + "\n\n" + inspect.cleandoc(_COMMON),
+        horizon=S.T,
+        controls=(S.eta, S.alpha),
+        objective=core / (1 - _d),
+        optimum_conditions=(sp.Le(S.alpha, 1),),
+        trends=dict(_INEXACT_TRENDS),
+        **fields,
+    )
+
+
 def mvr2_inexact() -> Theorem:
     """X.MVR2.inexact: Muon-MVR2 with a δ-inexact oracle, constant (η, α), horizon T:
     (1/T)Σ_{t<=T} E‖∇f(X_t)‖_* <= 1/(1 − δ)·[Δ/(ηT) + 2√2 r L_ms(1 + δ)η/√α + 2√(2r)σ√α
@@ -113,33 +138,22 @@ def mvr2_inexact() -> Theorem:
     expr = (core + 2 * sp.sqrt(r) * sig / (a * T) + L * r / 2 * (1 + _d) ** 2 * eta) / (1 - _d)
     A, B, C = D0 / T, 2 * sq2 * r * Lms * (1 + _d), 2 * sq2 * sp.sqrt(r) * sig
     eta_opt = (A**2 / (B * C)) ** sp.Rational(1, 3)
-    return _Theorem(
+    return _inexact_mvr(
+        mvr2_inexact,
+        core=core,
         id="X.MVR2.inexact",
         title="Muon-MVR2 with a delta-inexact oracle: constant (eta, alpha), horizon T",
-        source=_SRC,
         algorithm="M_t = g_t(X_t) + (1 - alpha)(M_{t-1} - g_t(X_{t-1})); X_{t+1} = X_t + eta D(M_t)",
         parametrisation={**_PAR, "smoothness": "Frobenius L (descent), mean-squared L_ms (estimator)"},
         assumptions=(eta, a, D0, T, r, Lms, L, sig, _d),
         conditions=(sp.Le(a, 1), sp.Lt(_d, 1), sp.Ge(T, 1)),
-        metric="avg_grad_dual",
         expr=expr,
-        reference=_REF,
-        proof_sketch=_doc(mvr2_inexact) + "\n\n" + inspect.cleandoc(_COMMON),
-        horizon=T,
-        controls=(eta, a),
-        objective=core / (1 - _d),
-        optimum_conditions=(sp.Le(a, 1),),
         claims={
             "eta_opt": eta_opt,
             "alpha_opt": B * eta_opt / C,
             "value_at_opt": 3 * (A * B * C) ** sp.Rational(1, 3) / (1 - _d),
             "rate": sp.Rational(-1, 3),
             "degradation": (1 + _d) ** sp.Rational(1, 3) / (1 - _d),
-        },
-        trends={
-            "eta_opt": "decreasing in delta",
-            "alpha_opt": "increasing in delta",
-            "beta_opt": "decreasing in delta",
         },
         example=dict(eta=0.01, alpha=0.05, Delta0=1.0, T=10000, r=6, L_ms=1.0, L=1.0, sigma=0.5, delta=0.3),
         notes="eta*, alpha* minimise the noise-dominated part (objective); the optimum holds while "
@@ -165,33 +179,22 @@ def mvr1_inexact() -> Theorem:
     rs = sp.sqrt(r)
     core = D0 / (eta * T) + 2 * r * L * (1 + _d) * eta / a + 2 * rs * sig * sp.sqrt(a)
     expr = (core + 4 * rs * a * sig + 4 * rs * sig / (a * T) + L * r / 2 * (1 + _d) ** 2 * eta) / (1 - _d)
-    return _Theorem(
+    return _inexact_mvr(
+        mvr1_inexact,
+        core=core,
         id="X.MVR1.inexact",
         title="Muon-MVR1 with a delta-inexact oracle: constant (eta, alpha, gamma <= alpha), horizon T",
-        source=_SRC,
         algorithm="M_t = (1 - alpha) M_{t-1} + alpha g_t + gamma (1 - alpha)(g_t - g_{t-1}); "
         "X_{t+1} = X_t + eta D(M_t)",
         parametrisation={**_PAR, "correction": "constant gamma in [0, alpha]"},
         assumptions=(eta, a, gamma, D0, T, r, L, sig, _d),
         conditions=(sp.Le(a, 1), sp.Le(gamma, a), sp.Lt(_d, 1), sp.Ge(T, 1)),
-        metric="avg_grad_dual",
         expr=expr,
-        reference=_REF,
-        proof_sketch=_doc(mvr1_inexact) + "\n\n" + inspect.cleandoc(_COMMON),
-        horizon=T,
-        controls=(eta, a),
-        objective=core / (1 - _d),
-        optimum_conditions=(sp.Le(a, 1),),
         claims={
             "eta_opt": (D0**3 / (2 * r * L * (1 + _d) * r * sig**2 * T**3)) ** sp.Rational(1, 4),
             "alpha_opt": sp.sqrt(2 * r * L * D0 * (1 + _d) / T) / (rs * sig),
             "rate": sp.Rational(-1, 4),
             "degradation": (1 + _d) ** sp.Rational(1, 4) / (1 - _d),
-        },
-        trends={
-            "eta_opt": "decreasing in delta",
-            "alpha_opt": "increasing in delta",
-            "beta_opt": "decreasing in delta",
         },
         example=dict(eta=0.01, alpha=0.05, gamma=0.02, Delta0=1.0, T=10000, r=6, L=1.0, sigma=0.5, delta=0.3),
         notes="the bound does not depend on gamma in [0, alpha] (worst case over that range)",

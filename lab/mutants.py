@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -698,8 +699,6 @@ def run_mutants(
     first: bool = False,
 ) -> list[MutantResult]:
     """:func:`run_mutant` for each (None is the baseline), ``n_jobs`` subprocesses at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
     items = list(mutants)
 
     def one(m):

@@ -45,6 +45,7 @@ import numpy as np
 
 import bounds
 import lab
+import lab.tight_families
 import problems
 from lab.cache import Cache, code_version
 from lab.checks import load_all
@@ -290,8 +291,7 @@ def family(theorem: str, **kw) -> Callable:
 
 
 def _families() -> dict[str, Family]:
-    import lab.tight_families  # imported late: the family modules import this one to register
-
+    """Every registered family; the family modules (which import this one to register) load here."""
     for info in pkgutil.iter_modules(lab.tight_families.__path__):
         importlib.import_module(f"lab.tight_families.{info.name}")
     return FAMILIES

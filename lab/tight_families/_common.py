@@ -52,6 +52,17 @@ def run(opt, problem, X0, steps: int, rng=None):
     return np.asarray(f), np.asarray(g), (np.asarray(err) if err else None), params
 
 
+def worst(ratios: np.ndarray, axis_name: str, first: float = 1.0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The largest ratio over a run's axis 0 per candidate, and where: ``{axis_name: first + index}``."""
+    return ratios.max(axis=0), {axis_name: ratios.argmax(axis=0) + first}
+
+
+def running_mean(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(K, mean of x[:K])`` for K = 1 … len(x), K as a column broadcasting over the candidates."""
+    K = np.arange(1, len(x) + 1, dtype=float)[:, None]
+    return K, np.cumsum(x, axis=0) / K
+
+
 def value(theorem: str, **constants) -> np.ndarray:
     """The theorem's bound on arrays of constants (every condition must hold)."""
     return np.asarray(bounds.get(theorem).evaluate(**constants).require(), dtype=float)

@@ -14,7 +14,18 @@ import numpy as np
 from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon
 from lab.oracles import inexact_oracle
-from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, run, start, value
+from lab.tight_families._common import (
+    KINDS,
+    SHAPES,
+    excess,
+    nuclear,
+    quadratic,
+    run,
+    running_mean,
+    start,
+    value,
+    worst,
+)
 from lab.tightness import LOOSE_REASONS, family
 
 _CATS = tuple({"shape": s, "kind": k} for s in SHAPES for k in KINDS)
@@ -30,16 +41,24 @@ def _matrices(shape, n: int, seed: int = 3) -> np.ndarray:
     return np.broadcast_to(G, (n, *shape)).copy()
 
 
+def _lemma_direction(p, cat) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed random G of the lemma families and the inexact oracle's D = LMO_delta(G)."""
+    G = _matrices(cat["shape"], p["delta"].size)
+    return G, np.asarray(_oracle(p["delta"], cat["kind"])(G))
+
+
+#: What the lemma families on a fixed G share.
+_LEMMA_ON_G = dict(instance="fixed random G (scalar, 3x2), delta-inexact spectral oracle", categories=_CATS)
+
+
 @family(
     "S1.lemma_a",
     form="(<G,D> + ||G||_*)/(delta ||G||_*) <= 1 (excess form)",
-    instance="fixed random G (scalar, 3x2), delta-inexact spectral oracle",
     space={"delta": (0.01, 0.95, "lin")},
-    categories=_CATS,
+    **_LEMMA_ON_G,
 )
 def lemma_a(p, cat, mutation):
-    G = _matrices(cat["shape"], p["delta"].size)
-    D = np.asarray(_oracle(p["delta"], cat["kind"])(G))
+    G, D = _lemma_direction(p, cat)
     g = nuclear(G)
     inner = np.sum(G * D, axis=(-2, -1))
     return excess("S1.lemma_a", inner, ("delta",), delta=p["delta"], g_dual=g), {}
@@ -48,13 +67,11 @@ def lemma_a(p, cat, mutation):
 @family(
     "S1.lemma_b",
     form="||D||_op/(1 + delta) <= 1",
-    instance="fixed random G (scalar, 3x2), delta-inexact spectral oracle",
     space={"delta": (0.0, 0.95, "lin")},
-    categories=_CATS,
+    **_LEMMA_ON_G,
 )
 def lemma_b(p, cat, mutation):
-    G = _matrices(cat["shape"], p["delta"].size)
-    D = np.asarray(_oracle(p["delta"], cat["kind"])(G))
+    _, D = _lemma_direction(p, cat)
     norm = np.linalg.svd(D, compute_uv=False)[..., 0]
     return norm / value("S1.lemma_b", delta=p["delta"]), {}
 
@@ -114,8 +131,7 @@ I1_STEPS = 60
 )
 def i1(p, cat, mutation):
     problem, f, g = _lmo_run(p, cat, mutation, I1_STEPS)
-    K = np.arange(1, I1_STEPS + 1, dtype=float)[:, None]
-    avg = np.cumsum(g, axis=0) / K
+    K, avg = running_mean(g)
     bound = value(
         "S1.I1",
         L=problem.constants.L_spectral,
@@ -124,8 +140,7 @@ def i1(p, cat, mutation):
         K=K,
         delta=p["delta"],
     )
-    r = avg / bound
-    return r.max(axis=0), {"K": r.argmax(axis=0) + 1.0}
+    return worst(avg / bound, "K")
 
 
 I3_STEPS = 80
@@ -147,21 +162,25 @@ def _muon_run(p, cat, mutation):
     return problem, f, g, err
 
 
-_I3_SPACE = {
-    "t": (1e-3, 1.0, "log"),
-    "alpha": (0.02, 1.0, "log"),
-    "dist": (1e-2, 30.0, "log"),
-    "delta": (0.0, 0.9, "lin"),
-}
+#: What the families of the alpha-form Muon runs share: the searched box, the categories, the bugs.
+_I3_FAMILY = dict(
+    space={
+        "t": (1e-3, 1.0, "log"),
+        "alpha": (0.02, 1.0, "log"),
+        "dist": (1e-2, 30.0, "log"),
+        "delta": (0.0, 0.9, "lin"),
+    },
+    categories=_CATS,
+    mutations=("double_step", "flip_momentum"),
+)
+_I3_INSTANCE = "isotropic_quadratic (scalar, 3x2), alpha-form Muon (M^0 = g^0, no Nesterov), deterministic"
 
 
 @family(
     "S1.I3.error",
     form="max over k of ||M^k - grad f(X^k)||_* / bound(k) (sigma = 0: noise-free)",
-    instance="isotropic_quadratic (scalar, 3x2), alpha-form Muon (M^0 = g^0, no Nesterov), deterministic",
-    space=_I3_SPACE,
-    categories=_CATS,
-    mutations=("double_step", "flip_momentum"),
+    instance=_I3_INSTANCE,
+    **_I3_FAMILY,
 )
 def i3_error(p, cat, mutation):
     problem, f, g, err = _muon_run(p, cat, mutation)
@@ -172,22 +191,19 @@ def i3_error(p, cat, mutation):
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0))
-    return r.max(axis=0), {"k": r.argmax(axis=0) * 1.0}
+    return worst(r, "k", first=0.0)
 
 
 @family(
     "S1.I3",
     form="max over K <= 80 of (1/K) sum_{k<K} ||grad f(X^k)||_* / bound(K) (sigma = 0: noise-free)",
-    instance="isotropic_quadratic (scalar, 3x2), alpha-form Muon (M^0 = g^0, no Nesterov), deterministic",
-    space=_I3_SPACE,
-    categories=_CATS,
-    mutations=("double_step", "flip_momentum"),
+    instance=_I3_INSTANCE,
+    **_I3_FAMILY,
 )
 def i3(p, cat, mutation):
     problem, f, g, _ = _muon_run(p, cat, mutation)
     c = problem.constants
-    K = np.arange(1, I3_STEPS + 1, dtype=float)[:, None]
-    avg = np.cumsum(g, axis=0) / K
+    K, avg = running_mean(g)
     bound = value(
         "S1.I3",
         L=c.L_spectral,
@@ -199,8 +215,7 @@ def i3(p, cat, mutation):
         sigma=0.0,
         delta=p["delta"],
     )
-    r = avg / bound
-    return r.max(axis=0), {"K": r.argmax(axis=0) + 1.0}
+    return worst(avg / bound, "K")
 
 
 LOOSE_REASONS.update(
@@ -226,15 +241,12 @@ LOOSE_REASONS.update(
     "(sigma = 0: noise-free)",
     instance="isotropic_quadratic (scalar, 3x2) as one (L0, L1)-smooth layer, L0 = L_spectral, L1 = 0; "
     "alpha-form Muon (M^0 = g^0, no Nesterov), deterministic",
-    space=_I3_SPACE,
-    categories=_CATS,
-    mutations=("double_step", "flip_momentum"),
+    **_I3_FAMILY,
 )
 def i4(p, cat, mutation):
     problem, f, g, _ = _muon_run(p, cat, mutation)
     c = problem.constants
-    K = np.arange(1, I3_STEPS + 1, dtype=float)[:, None]
-    measured = np.cumsum(p["t"] * g, axis=0) / K
+    K, measured = running_mean(p["t"] * g)
     layer = lambda x: np.broadcast_to(np.asarray(x, float), p["t"].shape)[:, None]  # noqa: E731 - (N, 1 layer)
     bound = np.stack(
         [
@@ -253,5 +265,4 @@ def i4(p, cat, mutation):
             for k in K[:, 0]
         ]
     )
-    r = measured / bound
-    return r.max(axis=0), {"K": r.argmax(axis=0) + 1.0}
+    return worst(measured / bound, "K")

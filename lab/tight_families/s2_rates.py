@@ -24,7 +24,7 @@ from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon, muon_mvr1, muon_mvr2
 from lab.oracles import inexact_oracle
 from lab.schedules import anytime_beta, power
-from lab.tight_families._common import nuclear, quadratic, run, start, value
+from lab.tight_families._common import nuclear, quadratic, run, start, value, worst
 from lab.tightness import LOOSE_REASONS, family
 
 _METHOD = {
@@ -78,54 +78,59 @@ def _rate_ratio(theorem, p, cat, mutation, problem, extra_constants):
     return f, g, value(theorem, **consts)
 
 
-def _n_family(theorem):
-    low = 2.0 ** (2.0 / 3.0) - 1.0 if theorem == "S2.N2" else np.sqrt(2.0) - 1.0
+def _c_a_low(method: str) -> float:
+    """The smallest c_a of the method's anytime schedule the theorems allow (c_a > 2^(2/3) - 1 or √2 - 1)."""
+    return 2.0 ** (2.0 / 3.0) - 1.0 if method == "mvr2" else np.sqrt(2.0) - 1.0
+
+
+def _anytime_family(theorem, *, form, instance, dist_low, shapes, make_problem, extra_constants, measure):
+    """Register the family of an anytime rate: max over T of min_{t<T} measure(X_t) / bound(T)."""
 
     @family(
         theorem,
-        form="max over T <= 200 of min_{t<T} ||grad f(X_t)||_* / bound(T) (noise-free)",
-        instance=f"logcosh entrywise (scalar, 2x2) from a far start, {_METHOD[theorem]} with its "
-        "horizon-free schedule, deterministic",
-        space={"eta0": (1e-3, 1.0, "log"), "c_a": (low * 1.01, 1e3, "log"), "dist": (0.1, 100.0, "log")},
-        categories=({"shape": (1, 1)}, {"shape": (2, 2)}),
+        form=form,
+        instance=instance,
+        space={
+            "eta0": (1e-3, 1.0, "log"),
+            "c_a": (_c_a_low(_METHOD[theorem]) * 1.01, 1e3, "log"),
+            "dist": (dist_low, 100.0, "log"),
+        },
+        categories=tuple({"shape": shape} for shape in shapes),
         mutations=("double_step",),
     )
     def ratio(p, cat, mutation):
-        problem = _logcosh(*cat["shape"])
-        f, g, bound = _rate_ratio(theorem, p, cat, mutation, problem, lambda c: {})
-        best = np.minimum.accumulate(g, axis=0)
-        r = best / bound
-        return r.max(axis=0), {"T": r.argmax(axis=0) + 1.0}
-
-    return ratio
-
-
-def _p_family(theorem):
-    low = 2.0 ** (2.0 / 3.0) - 1.0 if theorem == "S2.P1.MVR2" else np.sqrt(2.0) - 1.0
-
-    @family(
-        theorem,
-        form="max over T <= 200 of min_{t<T} sqrt(f(X_t) - f*) / bound(T) (noise-free)",
-        instance=f"isotropic_quadratic scalar (mu = L = 1), {_METHOD[theorem]} with its horizon-free "
-        "schedule, deterministic",
-        space={"eta0": (1e-3, 1.0, "log"), "c_a": (low * 1.01, 1e3, "log"), "dist": (1e-2, 100.0, "log")},
-        categories=({"shape": (1, 1)},),
-        mutations=("double_step",),
-    )
-    def ratio(p, cat, mutation):
-        problem = quadratic(*cat["shape"])
-        f, g, bound = _rate_ratio(theorem, p, cat, mutation, problem, lambda c: {"mu": c.mu})
-        best = np.minimum.accumulate(np.sqrt(np.maximum(f[:-1] - problem.constants.f_star, 0.0)), axis=0)
-        r = best / bound
-        return r.max(axis=0), {"T": r.argmax(axis=0) + 1.0}
+        problem = make_problem(*cat["shape"])
+        f, g, bound = _rate_ratio(theorem, p, cat, mutation, problem, extra_constants)
+        best = np.minimum.accumulate(measure(problem, f, g), axis=0)
+        return worst(best / bound, "T")
 
     return ratio
 
 
 for _tid in ("S2.N1", "S2.N1.MVR1", "S2.N2"):
-    _n_family(_tid)
+    _anytime_family(
+        _tid,
+        form="max over T <= 200 of min_{t<T} ||grad f(X_t)||_* / bound(T) (noise-free)",
+        instance=f"logcosh entrywise (scalar, 2x2) from a far start, {_METHOD[_tid]} with its "
+        "horizon-free schedule, deterministic",
+        dist_low=0.1,
+        shapes=((1, 1), (2, 2)),
+        make_problem=_logcosh,
+        extra_constants=lambda c: {},
+        measure=lambda problem, f, g: g,
+    )
 for _tid in ("S2.P1", "S2.P1.MVR1", "S2.P1.MVR2"):
-    _p_family(_tid)
+    _anytime_family(
+        _tid,
+        form="max over T <= 200 of min_{t<T} sqrt(f(X_t) - f*) / bound(T) (noise-free)",
+        instance=f"isotropic_quadratic scalar (mu = L = 1), {_METHOD[_tid]} with its horizon-free "
+        "schedule, deterministic",
+        dist_low=1e-2,
+        shapes=((1, 1),),
+        make_problem=quadratic,
+        extra_constants=lambda c: {"mu": c.mu},
+        measure=lambda problem, f, g: np.sqrt(np.maximum(f[:-1] - problem.constants.f_star, 0.0)),
+    )
 
 LEVEL_STEPS = 100
 
@@ -150,8 +155,7 @@ def s4_level(p, cat, mutation):
     f, _, _, _ = run(mutate(opt, mutation), problem, start(problem, dist), LEVEL_STEPS)
     gap = f - c.f_star
     bound = value("S4.muon.level", Delta0=gap[0], L_op=c.L_op, mu=c.mu, eta=p["eta"])
-    r = gap[1:] / bound
-    return r.max(axis=0), {"t": r.argmax(axis=0) + 1.0}
+    return worst(gap[1:] / bound, "t")
 
 
 @family(
@@ -194,7 +198,6 @@ P2_FIRST_T = 2
 
 
 def _p2_family(theorem, method, p_exp):
-    low = 2.0 ** (2.0 / 3.0) - 1.0 if method == "mvr2" else np.sqrt(2.0) - 1.0
 
     @family(
         theorem,
@@ -204,7 +207,7 @@ def _p2_family(theorem, method, p_exp):
         "deterministic",
         space={
             "u": (p_exp * 1.001, 1.0, "lin"),
-            "c_a": (low * 1.01, 1e3, "log"),
+            "c_a": (_c_a_low(method) * 1.01, 1e3, "log"),
             "dist": (1e-2, 100.0, "log"),
         },
         categories=({"shape": (1, 1)},),
@@ -241,7 +244,8 @@ def _p2_family(theorem, method, p_exp):
         bv = bounds.get(theorem).evaluate(**consts)
         # G grows along a run that overshoots: where 2 eta0 mu/G leaves (1/4, 1] the theorem does not apply
         r = np.where(bv.applicable, gaps / np.where(bv.applicable, bv.value, 1.0), 0.0)[P2_FIRST_T - 1 :]
-        return r.max(axis=0), {"T": r.argmax(axis=0) + float(P2_FIRST_T), "eta0": eta0, "G": G}
+        ratio, where = worst(r, "T", first=float(P2_FIRST_T))
+        return ratio, {**where, "eta0": eta0, "G": G}
 
     return ratio
 

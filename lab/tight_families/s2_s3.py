@@ -20,7 +20,7 @@ import problems
 from lab.claims.mutations import mutate
 from lab.optimizers import lmo_step, muon
 from lab.oracles import exact_lmo, inexact_oracle
-from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, start, value
+from lab.tight_families._common import KINDS, SHAPES, excess, nuclear, quadratic, start, value, worst
 from lab.tightness import LOOSE_REASONS, family
 
 
@@ -110,21 +110,24 @@ def _entry(p, cat, mutation):
     return ops, k, radius
 
 
-_L1_SPACE = {
-    "eta": (1e-3, 0.45, "log"),
-    "lam": (0.1, 2.0, "log"),
-    "s": (0.1, 2.0, "log"),
-    "q": (1.01, 10.0, "log"),
-}
+#: What the two S3 entry families share: the instance, the searched box and the shapes.
+_L1_FAMILY = dict(
+    instance="isotropic_quadratic with ||C||_F = 1000 (scalar, 3x2), Muon + weight decay (beta = 0, exact "
+    "polar), X_0 = q (s/lam) C/||C||_op",
+    space={
+        "eta": (1e-3, 0.45, "log"),
+        "lam": (0.1, 2.0, "log"),
+        "s": (0.1, 2.0, "log"),
+        "q": (1.01, 10.0, "log"),
+    },
+    categories=tuple({"shape": s} for s in SHAPES),
+)
 
 
 @family(
     "S3.L1",
     form="max over k of (||X_k||_op - s/lam)_+ / ((1 - eta lam)^k (||X_0||_op - s/lam)_+), omega = 1",
-    instance="isotropic_quadratic with ||C||_F = 1000 (scalar, 3x2), Muon + weight decay (beta = 0, exact "
-    "polar), X_0 = q (s/lam) C/||C||_op",
-    space=_L1_SPACE,
-    categories=tuple({"shape": s} for s in SHAPES),
+    **_L1_FAMILY,
 )
 def s3_l1(p, cat, mutation):
     ops, k, radius = _entry(p, cat, mutation)
@@ -135,23 +138,18 @@ def s3_l1(p, cat, mutation):
     measured = np.maximum(ops - radius, 0.0)
     safe = np.where(bound > tiny, bound, 1.0)
     r = np.where(bound > tiny, measured / safe, np.where(measured > bound + tiny, np.inf, 0.0))
-    r = r[1:]  # k = 0 is the bound's own starting value (ratio 1 by definition), not a measurement
-    return r.max(axis=0), {"k": r.argmax(axis=0) + 1.0}
+    return worst(r[1:], "k")  # k = 0 is the bound's own starting value (ratio 1), not a measurement
 
 
 @family(
     "S3.L1.radius",
     form="max over k of ||X_k||_op / ((1 - eta lam)^k (||X_0||_op - s/lam)_+ + s/lam), omega = 1",
-    instance="isotropic_quadratic with ||C||_F = 1000 (scalar, 3x2), Muon + weight decay (beta = 0, exact "
-    "polar), X_0 = q (s/lam) C/||C||_op",
-    space=_L1_SPACE,
-    categories=tuple({"shape": s} for s in SHAPES),
+    **_L1_FAMILY,
 )
 def s3_l1_radius(p, cat, mutation):
     ops, k, radius = _entry(p, cat, mutation)
     bound = value("S3.L1.radius", k=k, eta=p["eta"], lam=p["lam"], s=p["s"], omega=1.0, X0_op=ops[0])
-    r = ops[1:] / bound[1:]
-    return r.max(axis=0), {"k": r.argmax(axis=0) + 1.0}
+    return worst(ops[1:] / bound[1:], "k")
 
 
 LOOSE_REASONS.update(
@@ -239,8 +237,8 @@ def s3_l3(p, cat, mutation):
         lam=lam,
         X0_op=np.minimum(p["q"] * radius, radius),
     )
-    r = best / bound
-    return r.max(axis=0), {"T": r.argmax(axis=0) + 1.0, "eta_lam": eta * lam}
+    ratio, where = worst(best / bound, "T")
+    return ratio, {**where, "eta_lam": eta * lam}
 
 
 @functools.cache
@@ -301,5 +299,4 @@ def s3_l2_ball(p, cat, mutation):
         r=float(min(cat["shape"])),
         X_op=np.zeros_like(eta),
     )
-    r = np.where(np.asarray(inside)[:-1], dH / bound, -np.inf)
-    return r.max(axis=0), {"t": r.argmax(axis=0) * 1.0}
+    return worst(np.where(np.asarray(inside)[:-1], dH / bound, -np.inf), "t", first=0.0)

@@ -136,6 +136,52 @@ def _loss(model, task, xb, yb):
     return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.reshape(-1))
 
 
+def _optimizers(task: str, model, method: str, *, oracle, lr, beta, gamma, seed, diagnostics_every):
+    """``(opt, side)``: the method on the model's hidden matrices, and the optimiser of the rest
+    (SGD on the MLP's biases, AdamW on the transformer's embeddings, norms and biases)."""
+    if task == "digits":
+        matrices = [layer.weight for layer in model.layers]
+        others = [layer.bias for layer in model.layers]
+        side = torch.optim.SGD(others, lr=lr)
+    else:
+        matrices = model.hidden_matrices()
+        ids = {id(p) for p in matrices}
+        others = [p for p in model.parameters() if id(p) not in ids]
+        side = torch.optim.AdamW(others, lr=3e-3, weight_decay=0.0)
+    kw = {
+        "lr": lr,
+        "oracle": oracle,
+        "lr_adjust": "original",
+        "seed": seed,
+        "diagnostics_every": diagnostics_every,
+    }
+    if method == "muon":
+        opt = InexactMuon(matrices, momentum=beta, nesterov=True, **kw)
+    elif method == "mvr1":
+        opt = MuonMVR1(matrices, beta=beta, gamma=gamma, **kw)
+    else:
+        opt = MuonMVR2(matrices, beta=beta, **kw)
+    return opt, side
+
+
+def _record_inputs(opt, every: int) -> dict:
+    """Wrap ``opt``'s oracle so that every ``every`` steps it keeps its input matrices (float64):
+    the returned dict fills as the run goes, ``{(step, layer): array}``."""
+    inputs = {}
+    orig = opt.oracle
+
+    def recording(G, rng=None, _orig=orig):
+        layer = len([k for k in inputs if k[0] == opt.steps])
+        if opt.steps % every == 0:
+            inputs[(opt.steps, layer)] = G.detach().to(torch.float64).numpy().copy()
+        return _orig(G, rng=rng)
+
+    recording.needs_rng = orig.needs_rng
+    recording.diagnostics = orig.diagnostics
+    opt.oracle = recording
+    return inputs
+
+
 def train(
     task: str,
     *,
@@ -174,41 +220,9 @@ def train(
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(10_000 + seed)
     model = MLP() if task == "digits" else CharTransformer()
-    if task == "digits":
-        matrices = [layer.weight for layer in model.layers]
-        others = [layer.bias for layer in model.layers]
-        side = torch.optim.SGD(others, lr=lr)
-    else:
-        matrices = model.hidden_matrices()
-        ids = {id(p) for p in matrices}
-        others = [p for p in model.parameters() if id(p) not in ids]
-        side = torch.optim.AdamW(others, lr=3e-3, weight_decay=0.0)
-    kw = {
-        "lr": lr,
-        "oracle": oracle,
-        "lr_adjust": "original",
-        "seed": seed,
-        "diagnostics_every": diagnostics_every,
-    }
-    if method == "muon":
-        opt = InexactMuon(matrices, momentum=beta, nesterov=True, **kw)
-    elif method == "mvr1":
-        opt = MuonMVR1(matrices, beta=beta, gamma=gamma, **kw)
-    else:
-        opt = MuonMVR2(matrices, beta=beta, **kw)
-    inputs = {}
-    if record_inputs_every:
-        orig = opt.oracle
-
-        def recording(G, rng=None, _orig=orig):
-            layer = len([k for k in inputs if k[0] == opt.steps])
-            if opt.steps % record_inputs_every == 0:
-                inputs[(opt.steps, layer)] = G.detach().to(torch.float64).numpy().copy()
-            return _orig(G, rng=rng)
-
-        recording.needs_rng = orig.needs_rng
-        recording.diagnostics = orig.diagnostics
-        opt.oracle = recording
+    hypers = dict(oracle=oracle, lr=lr, beta=beta, gamma=gamma, seed=seed)
+    opt, side = _optimizers(task, model, method, diagnostics_every=diagnostics_every, **hypers)
+    inputs = _record_inputs(opt, record_inputs_every) if record_inputs_every else {}
     xe, ye = _eval_set(task)
     eval_steps, eval_loss, train_loss = [], [], []
     diverged = False
