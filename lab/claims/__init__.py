@@ -1,0 +1,1 @@
+"""Claims: each experiment beside the check(s) that judge it, one module per concept."""
