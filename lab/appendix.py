@@ -916,9 +916,12 @@ def _claim_ref(claim: str, known: set[str]) -> str:
     key = keys.get(_claim_key(claim))
     if key is None:  # a check's claim id: link to the first theorem the check covers
         key = next((t for t in claim_theorems().get(_claim_base(claim), []) if t in known), None)
+    # a dotted claim id (S4.muon.level[...]) may break after its dots in a narrow table cell
+    name, bracket, label = tex_text(claim, strict=False).partition("[")
+    shown = name.replace(".", r".\allowbreak{}") + bracket + label
     if key is None:
-        return tex_text(claim, strict=False)
-    return f"\\lablink{{thm:{_label(key)}}}{{{tex_text(claim, strict=False)}}}"
+        return shown
+    return f"\\lablink{{thm:{_label(key)}}}{{{shown}}}"
 
 
 def _longtable(spec: str, header: list[str], rows: list[list[str]], caption: str, label: str) -> str:

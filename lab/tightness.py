@@ -49,6 +49,7 @@ import lab.tight_families
 import problems
 from lab.cache import Cache, code_version
 from lab.checks import load_all
+from lab.claims.ids import canonical_claim
 from lab.stats import _jsonable
 
 __all__ = [
@@ -147,24 +148,24 @@ def _explicit(claim: str, bound: str, problem: str) -> list[str] | None:
     An empty list means the row's ratio is not a measured/bound ratio of an inequality theorem
     (an identity's rounding allowance, a feasibility residual, a trend or a degradation).
     """
-    if claim == "S2-E":
+    if claim == "S2.E":
         found = re.search(r"E-(Muon|MVR1|MVR2)", bound)
         return [f"S2.E.{found.group(1)}"] if found else []
-    if claim in ("S2-N1", "S2-N2"):
+    if claim in ("S2.N1", "S2.N2"):
         if bound.startswith("(*)"):
             return ["S2.star"]
-        return [("S2.N1" + _variant(problem)) if claim == "S2-N1" else "S2.N2"]
-    if claim in ("S2-P1", "S2-P2"):
-        return [claim.replace("-", ".") + _variant(problem)]
+        return [("S2.N1" + _variant(problem)) if claim == "S2.N1" else "S2.N2"]
+    if claim in ("S2.P1", "S2.P2"):
+        return [claim + _variant(problem)]
     table = {
-        "S2-D": ["S2.D"],
-        "S3-L3[step]": ["S3.L3.step"],
-        "S3-L3[rate]": ["S3.L3"],
-        "S3-L2-lyapunov[one-step]": ["S3.L2"],
-        "S3-constrained-optimum[sandwich]": ["S3.S"],
-        "S3-constrained-optimum[feasibility]": [],
-        "S3-L2-sharp[identity]": [],
-        "S4-gd-diverges[muon bounded]": ["S4.muon.level"],
+        "S2.D": ["S2.D"],
+        "S3.L3[step]": ["S3.L3.step"],
+        "S3.L3[rate]": ["S3.L3"],
+        "S3.L2[one-step]": ["S3.L2"],
+        "S3.S.constrained_optimum[sandwich]": ["S3.S"],
+        "S3.S.constrained_optimum[feasibility]": [],
+        "S3.L2.sharp[identity]": [],
+        "S4.gd.stability[muon bounded]": ["S4.muon.level"],
     }
     return table.get(claim)
 
@@ -175,7 +176,7 @@ def attribute(verdict: Any, checks: Mapping[str, Any] | None = None) -> list[str
     In order: ``details["theorem"]`` when a check states it; the rules of :func:`_explicit` for rows
     whose bound text does not name their theorem; the theorems of the row's check that its ``bound``
     text names; the single theorem of a check whose row claim is the check id itself.  Trend, slope
-    and degradation rows (claims such as "S1-I1-trend[degradation]"), whose ratio is not
+    and degradation rows (claims such as "S1.I1.trend[degradation]"), whose ratio is not
     measured/bound of an inequality theorem, match none of these and are left out.
     """
     checks = load_all() if checks is None else checks
@@ -184,7 +185,7 @@ def attribute(verdict: Any, checks: Mapping[str, Any] | None = None) -> list[str
     named = details.get("theorem") if isinstance(details, Mapping) else None
     if isinstance(named, str):
         return [named] if named in inequality else []
-    claim = str(_field(verdict, "claim"))
+    claim = canonical_claim(str(_field(verdict, "claim")))  # rows of older files name old ids
     bound_text = str(_field(verdict, "bound"))
     rule = _explicit(claim, bound_text, str(_field(verdict, "problem")))
     if rule is not None:

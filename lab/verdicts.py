@@ -16,7 +16,8 @@ not JSON text).
 
 :func:`load_verdicts` also reads the first schema (``muon-lab.verdicts/1``: ``bound`` and
 ``measured`` mixed strings and numbers, ``details`` as JSON text) and returns rows of the
-second, so older files keep working.
+second, so older files keep working; claims and checks named by old ids (``S1-I1[avg]``) are read
+under the current ones (``S1.I1[avg]``, :mod:`lab.claims.ids`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.claims.ids import canonical_claim, check_id
 from lab.provenance import results_provenance as provenance
 from lab.results import long_table
 from lab.serialize import jsonable
@@ -171,8 +173,15 @@ def load_verdicts(path: str | os.PathLike) -> list[dict[str, Any]] | None:
             raise ValueError(f"{path}: rows[{i}] must be an object with a non-empty string 'claim'")
         if row.get("verdict") not in OUTCOMES:
             raise ValueError(f"{path}: rows[{i}] has verdict {row.get('verdict')!r}, not one of {OUTCOMES}")
-        out.append(typed_row(row))
+        out.append(_current_ids(typed_row(row)))
     return out
+
+
+def _current_ids(row: dict[str, Any]) -> dict[str, Any]:
+    """A typed row with its claim and check named by the current ids (older files use old spellings)."""
+    row["claim"] = canonical_claim(row["claim"])
+    row["check"] = check_id(row["check"]) if row["check"] else row["check"]
+    return row
 
 
 def export(

@@ -21,14 +21,14 @@ IDS = sorted(checks.load_all())
 #: flipped a direction predicate on the same data (caught by construction, so it showed nothing);
 #: code-level mutants (real changes to the code under test) are what can show these checks fail.
 NO_DECLARED_BUG = {
-    "S1-I3-trend": "t row: the expand oracle's rescaling identity; alpha row: report-only",
-    "S1-I3-alpha-adversarial": "empirical direction: either outcome is a finding",
-    "S1-trend-oracles": "empirical direction: either outcome is a finding",
-    "S1-NS-lr-shift": "empirical direction: either outcome is a finding",
-    "S1-I2-agnostic": "direction of the increase fraction; a predicate flip was its only variant",
-    "S1-I4": "its only variant flipped the t_opt direction predicate",
-    "S1-I4-trend": "its only variant flipped the direction predicate",
-    "S4-threshold": "its only variant replaced the predicted slope on the same data",
+    "S1.I3.trend": "t row: the expand oracle's rescaling identity; alpha row: report-only",
+    "S1.I3.alpha_adversarial": "empirical direction: either outcome is a finding",
+    "S1.trend.oracles": "empirical direction: either outcome is a finding",
+    "S1.NS.lr_shift": "empirical direction: either outcome is a finding",
+    "S1.I2.agnostic": "direction of the increase fraction; a predicate flip was its only variant",
+    "S1.I4": "its only variant flipped the t_opt direction predicate",
+    "S1.I4.trend": "its only variant flipped the direction predicate",
+    "S4.threshold": "its only variant replaced the predicted slope on the same data",
 }
 CASES = [(cid, m) for cid in IDS for m in checks.get_check(cid).mutations]
 
@@ -52,7 +52,7 @@ def test_check_is_well_formed(cid):
 #: Checks whose verdicts are a reported finding, not a lab bug: the expectation test is an xfail
 #: (strict: it fails once the finding is resolved, so the entry has to go).
 FINDINGS = {
-    "S2-slopes": "issue 12: judged on the t-interval alone (no tolerance), the measured exponents differ "
+    "S2.slopes": "issue 12: judged on the t-interval alone (no tolerance), the measured exponents differ "
     "from -1/4 and -1/3 by 0.01-0.02 (full: MVR1 est_err -0.270 [-0.274, -0.266], MVR2 grad -0.319 "
     "[-0.330, -0.307]; quick: Muon est_err -0.263 [-0.276, -0.251]); the exact-exponent prediction "
     "needs a finite-horizon correction or an upper-bound reading",

@@ -58,12 +58,12 @@ def _verdicts(cid, **kw):
 
 def test_s1_lemma_newton_schulz_rows_catch_a_coefficient_bug(fresh_cache, monkeypatch):
     _scale_cubic_coefficient(monkeypatch)
-    assert any(v.verdict == "violated" for v in _verdicts("S1-lemma"))
+    assert any(v.verdict == "violated" for v in _verdicts("S1.lemma"))
 
 
 def test_s2_d_inexact_newton_schulz_rows_catch_a_coefficient_bug(fresh_cache, monkeypatch):
     _scale_cubic_coefficient(monkeypatch)
-    ns = [v for v in _verdicts("S2-D-inexact") if "ns:" in v.problem]
+    ns = [v for v in _verdicts("S2.D.inexact") if "ns:" in v.problem]
     assert ns and all(v.details["delta"].startswith("a priori") for v in ns)
     assert any(v.verdict == "violated" for v in ns)
 
@@ -81,19 +81,19 @@ def _gluon_single_power(self, i, t, M, D, oracle):
 
 
 def test_s1_i2_is_judged_per_delta_and_catches_the_single_power_step(monkeypatch, fresh_cache):
-    clean = _verdicts("S1-I2")
+    clean = _verdicts("S1.I2")
     assert all(v.verdict == "holds" for v in clean)
-    per_delta = {v.claim for v in clean if v.claim.startswith("S1-I2[step, delta=")}
+    per_delta = {v.claim for v in clean if v.claim.startswith("S1.I2[step, delta=")}
     assert len(per_delta) >= 3  # one row per δ of the grid
     # at the largest δ the shrink oracle makes the δ-term act: the ratio is near its reachable 1/2
     largest = max((v for v in clean if v.claim in per_delta), key=lambda v: v.details["delta"])
     assert largest.worst_ratio > 0.4
     monkeypatch.setattr(gluon_module.AdaptiveStep, "ratio", _gluon_single_power)
     monkeypatch.setenv("LAB_CACHE_DIR", str(fresh_cache / "mutant"))
-    mutated = {v.claim: v.verdict for v in _verdicts("S1-I2")}
-    assert mutated["S1-I2[step rule]"] == "violated"
+    mutated = {v.claim: v.verdict for v in _verdicts("S1.I2")}
+    assert mutated["S1.I2[step rule]"] == "violated"
     # the decrease inequalities alone stay satisfied: this is the bug they were blind to
-    assert all(verdict == "holds" for claim, verdict in mutated.items() if claim != "S1-I2[step rule]")
+    assert all(verdict == "holds" for claim, verdict in mutated.items() if claim != "S1.I2[step rule]")
 
 
 def test_nan_at_a_zero_bound_is_never_a_pass():
@@ -117,15 +117,15 @@ def test_s3_rows_are_vacuous_when_no_iterate_enters_the_ball(monkeypatch, fresh_
         return run
 
     monkeypatch.setattr(constraint_claims, "get_experiment", never_inside)
-    got = {v.claim: v for v in get_check("S3-constrained-optimum").run(quick=True)}
-    for claim in ("S3-constrained-optimum[feasibility]", "S3-constrained-optimum[sandwich]"):
+    got = {v.claim: v for v in get_check("S3.S.constrained_optimum").run(quick=True)}
+    for claim in ("S3.S.constrained_optimum[feasibility]", "S3.S.constrained_optimum[sandwich]"):
         assert got[claim].verdict == "inconclusive"
         assert got[claim].details["vacuous"] is True
         assert got[claim].details["reason"].startswith("vacuous")
 
 
 def test_s4_invariant_level_is_judged_after_entry(fresh_cache):
-    v = {x.claim: x for x in _verdicts("S4-eta2-floor")}["S4-eta2-floor[invariant level]"]
+    v = {x.claim: x for x in _verdicts("S4.muon.level")}["S4.muon.level[invariant level]"]
     assert v.verdict == "holds"
     # the entry step is <= the level by definition; the judged maximum excludes it
     assert v.worst_ratio < v.details["entry_step_ratio"]
@@ -144,7 +144,7 @@ def test_s2_slopes_fit_window_skips_a_transient_and_is_judged_without_tolerance(
     ci = slope_ci(T, Y, window)
     assert ci.lo <= -0.25 <= ci.hi and ci.hi - ci.lo <= SLOPE_MAX_WIDTH
     # a slope 0.02 off with a narrow interval is violated: there is no tolerance band any more
-    off = Verdict.from_slope("S2-slopes", "s", "p", -0.25, slope_ci(T, Y * T**-0.02, window), max_width=0.03)
+    off = Verdict.from_slope("S2.slopes", "s", "p", -0.25, slope_ci(T, Y * T**-0.02, window), max_width=0.03)
     assert off.verdict == "violated"
 
 
@@ -165,9 +165,9 @@ def _expand_too_large(monkeypatch, factor=1.25):
 @pytest.mark.parametrize(
     ("cid", "claim"),
     [
-        ("S1-I1-trend", "S1-I1-trend[direction]"),
+        ("S1.I1.trend", "S1.I1.trend[direction]"),
         # 20-seed stochastic sweep run twice cold (about 35 s): with the long sweeps
-        pytest.param("S1-I3-trend", "S1-I3-trend[t]", marks=pytest.mark.slow),
+        pytest.param("S1.I3.trend", "S1.I3.trend[t]", marks=pytest.mark.slow),
     ],
 )
 def test_expand_trend_rows_are_identities_that_catch_a_wrong_error_size(cid, claim, monkeypatch, fresh_cache):
@@ -181,11 +181,11 @@ def test_expand_trend_rows_are_identities_that_catch_a_wrong_error_size(cid, cla
 
 @pytest.mark.slow  # three sweeps cold (about 20 s); the conformance suite runs the check warm
 def test_trend_oracles_judge_the_direction_where_no_identity_fixes_it(fresh_cache):
-    verdicts = _verdicts("S1-trend-oracles")
+    verdicts = _verdicts("S1.trend.oracles")
     claims = {v.claim for v in verdicts}
-    assert {"S1-trend-oracles[I1, random]", "S1-trend-oracles[I1, adversarial]"} <= claims
-    assert any(c.startswith("S1-trend-oracles[I1, ns:") for c in claims)
-    assert "S1-trend-oracles[I3, adversarial]" in claims
+    assert {"S1.trend.oracles[I1, random]", "S1.trend.oracles[I1, adversarial]"} <= claims
+    assert any(c.startswith("S1.trend.oracles[I1, ns:") for c in claims)
+    assert "S1.trend.oracles[I3, adversarial]" in claims
     assert any(v.verdict != "inconclusive" for v in verdicts)  # empirical: decisive somewhere
 
 

@@ -22,7 +22,7 @@ def test_verbose_says_what_each_sweep_loads_and_computes(tmp_path):
     again = _lab("-v", "check", "--quick", "--only", "S4-threshold", cache=tmp_path)
     assert "1 from the cache, 0 to compute" in again.stderr
     quiet = _lab("-q", "check", "--quick", "--only", "S4-threshold", cache=tmp_path)
-    assert "from the cache" not in quiet.stderr and "S4-threshold" in quiet.stdout
+    assert "from the cache" not in quiet.stderr and "S4.threshold" in quiet.stdout  # the id of S4-threshold
 
 
 def test_quiet_and_verbose_exclude_each_other(tmp_path):

@@ -2,7 +2,7 @@
 
     lab check                       # every check, full configuration
     lab check --quick               # the CI subset, reduced configurations (what pytest runs)
-    lab check --only S2 --only S1-I1
+    lab check --only S2 --only S1.I1   # ids or prefixes; old ids (S1-I1) work too
     lab check --json                # the verdicts document (lab.verdicts: provenance, typed rows)
     lab check --export DIR          # long parquet tables: every measured point, every verdict
     lab check --ledger              # every claim of the four sources with its verdict
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import lab.verdicts as verdicts_file
 from lab.cache import default_cache_dir
+from lab.claims.ids import check_id as claim_id
 from lab.commands import add_execution_options, run_with_execution
 from lab.results import recording
 
@@ -45,7 +46,7 @@ EXIT_CODES = {
 
 
 def register(subparsers) -> None:
-    from lab.checks import MUTATIONS
+    from lab.claims.registry import MUTATIONS
 
     parser = subparsers.add_parser(
         "check",
@@ -56,7 +57,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="the CI subset with reduced configurations")
     parser.add_argument(
-        "--only", action="append", metavar="ID", default=None, help="check id or prefix (repeatable), e.g. S2"
+        "--only",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        default=None,
+        help="check ids or prefixes (repeatable), e.g. S2 or S1.I1; old ids such as S1-I1 work too",
     )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument(
@@ -65,7 +71,9 @@ def register(subparsers) -> None:
     fmt.add_argument(
         "--ledger", action="store_true", help="print every claim of the four sources with its verdict"
     )
-    parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument(
+        "--list", action="store_true", help="list the checks (id, old id, source, experiment, claim) and exit"
+    )
     parser.add_argument(
         "--mutation",
         choices=sorted(MUTATIONS),
@@ -148,7 +156,7 @@ def table(verdicts) -> str:
 def _run(args: argparse.Namespace) -> int:
     from lab import tightness
     from lab.appendix import DEFAULT_VERDICTS
-    from lab.checks import CHECKS, ledger, load_all, run_checks, select
+    from lab.claims.registry import CHECKS, ledger, load_all, run_checks, select
     from lab.stats import Verdict, _jsonable, chance_flags
 
     load_all()
@@ -188,7 +196,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.list:
         for c in chosen:
             flag = "quick" if c.quick else "full "
-            print(f"{c.id:28s} {c.source}  {flag}  {c.experiment or '-':30s} {c.claim}")
+            old = ",".join(c.aliases) or "-"
+            print(f"{c.id:26s} {old:26s} {c.source}  {flag}  {c.experiment or '-':26s} {c.claim}")
         return 0
 
     def progress(c):
@@ -205,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.mutation is None:
         with recording() as experiments:
-            verdicts = run_checks(quick=args.quick, only=[c.id for c in chosen], progress=progress)
+            verdicts = run_checks(quick=args.quick, checks=chosen, progress=progress)
         # A lab bound or predicted trend that is violated is a failure; an empirical claim of a paper
         # measured on the lab's analogue (Check.empirical) is reported, whichever way it comes out.
         failed = any(c.problems([v for v in verdicts if v.details.get("check") == c.id]) for c in chosen)
@@ -305,13 +314,13 @@ def _error_verdict(c, exc: Exception):
 
 
 def _row_check(row) -> str:
-    """The check id a verdicts-file row belongs to (``details.check``, else its claim's id)."""
+    """The check id a verdicts-file row belongs to (``details.check``, else its claim's), current spelling."""
     details = row.get("details") or {}
     try:
         check_id = (json.loads(details) if isinstance(details, str) else details).get("check")
     except (TypeError, ValueError, AttributeError):
         check_id = None
-    return check_id or str(row["claim"]).split("[", 1)[0].strip()
+    return claim_id(check_id or str(row["claim"]).split("[", 1)[0].strip())
 
 
 def merge_rows(path, rows: list[dict], ran: set[str]) -> tuple[list[dict], int]:
@@ -321,7 +330,7 @@ def merge_rows(path, rows: list[dict], ran: set[str]) -> tuple[list[dict], int]:
     that ran are replaced by ``rows``.  Returns (merged rows, number kept).  An unreadable file
     is replaced (its error is printed).
     """
-    from lab.checks import CHECKS
+    from lab.claims.registry import CHECKS
 
     try:
         old = verdicts_file.load_verdicts(path) or []

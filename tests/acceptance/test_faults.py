@@ -188,11 +188,12 @@ def test_an_experiment_that_raises_gives_error_rows_and_exit_3(ws):
     res = _check(ws, env=ws.env(PYTHONPATH=str(site)))
     assert res.returncode == 3, res
     rows = {r["claim"]: r for r in json.loads(res.stdout)["rows"]}
-    assert rows["S1-I1"]["verdict"] == "error", res
-    assert "planted failure" in rows["S1-I1"]["measured_text"]
-    assert all(r["verdict"] != "error" for c, r in rows.items() if c != "S1-I1")
+    # the rows name the check by its claim id S1.I1 (the old id S1-I1 selected and replaced it)
+    assert rows["S1.I1"]["verdict"] == "error", res
+    assert "planted failure" in rows["S1.I1"]["measured_text"]
+    assert all(r["verdict"] != "error" for c, r in rows.items() if c != "S1.I1")
     saved = json.loads((ws.cwd / "verdicts.json").read_text())["rows"]
-    assert [r["verdict"] for r in saved if r["claim"] == "S1-I1"] == ["error"]
+    assert [r["verdict"] for r in saved if r["claim"] == "S1.I1"] == ["error"]
 
 
 FIGURE_SITECUSTOMIZE = """
