@@ -5,7 +5,17 @@ Every problem implements the :class:`problems.base.Problem` protocol (batched ``
 :class:`problems.base.Constants` record; the tests ``tests/test_problems_*.py`` certify each one.
 """
 
-from problems.base import BlockConstants, Constants, Params, Problem, ProblemBase, Sample, delta0
+from problems.base import (
+    BlockConstants,
+    Constants,
+    NoisyProblem,
+    Params,
+    Problem,
+    ProblemBase,
+    Sample,
+    attach_noise,
+    delta0,
+)
 from problems.estimate import estimate_l0_l1, trajectory_norms
 from problems.layers import DeepLinear, TeacherStudent
 from problems.least_squares import ConstrainedLeastSquares, LeastSquaresBase, OverparamLeastSquares, Quadratic
@@ -15,10 +25,8 @@ from problems.noise import (
     HessianNoise,
     MinibatchNoise,
     NoiseModel,
-    NoisyProblem,
     NoNoise,
     StudentTNoise,
-    attach_noise,
     make_noise,
 )
 from problems.quadratic import (

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from lab.backend import namespace
 from problems._util import (
     SPECTRUM_KINDS,
     check_choice,
@@ -37,7 +38,7 @@ from problems._util import (
 from problems._util import (
     spectrum as spectrum_values,
 )
-from problems.base import BlockConstants, Constants, ProblemBase
+from problems.base import BlockConstants, Constants, ProblemBase, recorded_params
 
 
 def _sum_last2(xp, x):
@@ -56,8 +57,6 @@ def polar(G):
 
 def project_spectral_ball(X, radius: float):
     """Euclidean (Frobenius) projection onto {‖X‖_op ≤ radius}: clip the singular values at radius."""
-    from lab.backend import namespace
-
     xp = namespace(X)
     U, S, Vh = xp.linalg.svd(X, full_matrices=False)
     return (U * xp.clip(S, max=float(radius))[..., None, :]) @ Vh
@@ -241,22 +240,12 @@ class KroneckerQuadratic(KroneckerQuadraticBase):
         Z = gen.standard_normal((m, n))
         X_star = x_star_scale * Z / np.linalg.norm(Z)
         self.U_host, self.V_host, self.a, self.b = U, V, a, b
-        self.params = dict(
-            m=m,
-            n=n,
-            L=L,
-            mu=mu,
-            split=split,
-            spectrum=spectrum,
-            kappa_A=kappa_A,
-            kappa_B=kappa_B,
+        self.params = recorded_params(
+            KroneckerQuadratic,
+            locals(),
             eigs_A=None if eigs_A is None else a.tolist(),
             eigs_B=None if eigs_B is None else b.tolist(),
             rotate=bool(rotate),
-            x_star_scale=x_star_scale,
-            f_star=f_star,
-            init_distance=init_distance,
-            seed=seed,
         )
         self._setup_kronecker((U * a) @ U.T, (V * b) @ V.T, X_star, f_star, init_distance=init_distance)
 
@@ -281,7 +270,7 @@ class IsotropicQuadratic(KroneckerQuadraticBase):
         Z = host_rng(seed, self.name).standard_normal((m, n))
         C = c_scale * Z / np.linalg.norm(Z)
         self.L = L
-        self.params = dict(m=m, n=n, L=L, c_scale=c_scale, init_distance=init_distance, seed=seed)
+        self.params = recorded_params(IsotropicQuadratic, locals())
         self._setup_kronecker(L * np.eye(m), np.eye(n), C, 0.0, init_distance=init_distance)
 
     def hessian_apply(self, D):
@@ -357,20 +346,7 @@ class Flattening(KroneckerQuadratic):
         self.X0_host = self.X_star_host + E
         self._X0 = self._put(self.X0_host)
         self.init_distance = float(np.linalg.norm(E))
-        self.params = dict(
-            m=m,
-            n=n,
-            L=L,
-            mu=mu,
-            split=split,
-            spectrum=spectrum,
-            sigma1=sigma1,
-            spread=spread,
-            profile=profile,
-            grad_rank=k,
-            x_star_scale=x_star_scale,
-            seed=seed,
-        )
+        self.params = recorded_params(Flattening, locals(), grad_rank=k)
         self.constants = self.constants.with_(
             extra={
                 **self.constants.extra,
