@@ -8,10 +8,10 @@ A plug-in is a Python module that registers things when it is imported
   is registered under ``name``; an entry point naming a module (``name = "module"``) only
   imports it, which registers what it defines.  Loaded once per process by
   :func:`load_entry_points`, when a registry is read;
-* the environment variable ``LAB_PLUGINS=mod1,mod2`` names modules to import (anything
-  importable: a module on ``PYTHONPATH``, a package);
+* the environment variable ``LAB_PLUGINS=mod1,mod2`` names modules to import: a module name
+  (importable: on ``PYTHONPATH``, or an installed package) or the path of a ``.py`` file;
 * ``lab run --plugin MODULE`` and ``lab problems --plugin MODULE`` (repeatable) do the same for
-  one command.
+  one command, e.g. ``lab run --plugin mine.py --problem mine``.
 
 A plug-in that fails to load raises :class:`PluginError` naming the plug-in, where it came from
 and the underlying error; the CLI turns it into an error message and exit status 2.
@@ -22,8 +22,11 @@ This module imports nothing of the project, so every registry can use it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
 from importlib import metadata
+from pathlib import Path
 
 ENV_VAR = "LAB_PLUGINS"
 PROBLEM_GROUP = "muon_lab.problems"
@@ -88,12 +91,30 @@ def import_plugins(modules=()) -> None:
         if module in _imported:
             continue
         try:
-            importlib.import_module(module)
+            _import(module)
         except Exception as exc:  # a plug-in's own error, whatever its type
             raise PluginError(
                 f"plug-in module {module!r} (from {source}) failed to import: {type(exc).__name__}: {exc}"
             ) from exc
         _imported.add(module)
+
+
+def _import(module: str) -> None:
+    """Import a module by name, or a ``.py`` file by path (as a module named after the file)."""
+    if not (module.endswith(".py") or os.sep in module or "/" in module):
+        importlib.import_module(module)
+        return
+    path = Path(module)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file {str(path)!r}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = loaded  # what it defines pickles by reference to this name
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
 
 
 def env_plugins() -> list[str]:

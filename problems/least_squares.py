@@ -132,6 +132,7 @@ class Quadratic(LeastSquaresBase):
     split : share of log(L/μ) in A (default 1).  spectrum : "geometric" / "linear".
     residual : ‖C − A X_true B‖_F, a perturbation orthogonal to {AYB} (so f* = residual²/2 and
         X* = A⁺AX_trueBB⁺).  x_scale : ‖X_true‖_F.  init_distance : ‖X⁰ − X*‖_F.
+    seed : instance seed.
 
     Constants exact (module docstring of :mod:`problems.quadratic`); μ is the PL constant and equals
     strong convexity when p ≥ m and q ≥ n.

@@ -254,7 +254,7 @@ class IsotropicQuadratic(KroneckerQuadraticBase):
     """isotropic_quadratic: f(X) = (L/2)‖X − C‖_F².
 
     Exact constants: L_frobenius = μ = L, L_spectral = L_op = L·min(m, n) (example of I1),
-    X* = C, f* = 0.  ``c_scale`` = ‖C‖_F.
+    X* = C, f* = 0.  ``c_scale`` = ‖C‖_F, ``init_distance`` = ‖X⁰ − C‖_F, ``seed`` the instance seed.
     """
 
     name = "isotropic_quadratic"
@@ -289,6 +289,9 @@ class Flattening(KroneckerQuadratic):
     (k = grad_rank, default min(m, n); "geometric" or "linear" profile).  With σ₁ fixed, ``spread``
     moves the mean singular value σ̄ = mean(g) that sets Muon's threshold (2σ̄/L for isotropic 𝓗),
     while GD's stability threshold 2/λ_max(𝓗) does not move.  x0(rng) returns X⁰ for every member.
+
+    Parameters: m, n, L, mu, split, spectrum (the curvature, as in :class:`KroneckerQuadratic`),
+    sigma1, spread, profile, grad_rank (the gradient spectrum at X⁰), x_star_scale (‖X*‖_F), seed.
 
     Exposes ``lambda_max``, ``gradient_singular_values``, ``mean_singular_value``,
     ``muon_threshold(X)``, ``gd_threshold(X)``, ``gd_stability_threshold``.

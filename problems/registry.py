@@ -56,7 +56,9 @@ def register(name, factory=None, *, replace: bool = False):
         signature is where the parameters are stated: :func:`parameters` and the check of unknown
         parameters in :func:`make` read it.  Omitted: ``register(name)`` returns a decorator.
     replace : bool
-        Allow replacing a different object already registered under ``name``.
+        Allow replacing a different object already registered under ``name``.  A new definition of
+        the same class or function (same module and qualified name: a reloaded module, a notebook
+        cell run again) replaces the old one without it.
 
     Returns
     -------
@@ -78,7 +80,7 @@ def register(name, factory=None, *, replace: bool = False):
     if not callable(factory):
         raise TypeError(f"problem {name!r}: the factory must be a class or a callable, got {factory!r}")
     current = REGISTRY.get(name)
-    if current is not None and current is not factory and not replace:
+    if current is not None and not replace and _qualname(current) != _qualname(factory):
         raise ValueError(
             f"problem {name!r} is already registered ({_qualname(current)}); "
             f"pass replace=True to replace it with {_qualname(factory)}"
