@@ -117,6 +117,18 @@ def _import(module: str) -> None:
         raise
 
 
+def add_plugin_option(parser) -> None:
+    """``--plugin MODULE`` (repeatable) on a command's argparse parser; the values land in ``args.plugin``."""
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE (a module name or a .py file) first; it registers problems of its own "
+        f"(repeatable; see also {ENV_VAR})",
+    )
+
+
 def env_plugins() -> list[str]:
     """The module names in ``LAB_PLUGINS`` (comma-separated; blanks ignored)."""
     return [m.strip() for m in os.environ.get(ENV_VAR, "").split(",") if m.strip()]

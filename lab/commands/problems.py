@@ -14,7 +14,7 @@ import json
 import sys
 
 import problems
-from lab.plugins import PluginError
+from lab.plugins import PluginError, add_plugin_option
 
 
 def _parse_value(text: str):
@@ -146,11 +146,5 @@ def register(subparsers) -> None:
         help="a constructor parameter (repeatable; lists comma-separated)",
     )
     p.add_argument("--noise", metavar="NAME[:K=V;K=V]", help="attach a noise model, e.g. gaussian:sigma=0.1")
-    p.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE first, which registers problems of its own (repeatable; see also LAB_PLUGINS)",
-    )
+    add_plugin_option(p)
     p.set_defaults(func=run)

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 
 import problems
-from lab.plugins import PluginError
+from lab.plugins import PluginError, add_plugin_option
 
 DESCRIPTION = """\
 Run an optimizer on a problem for a batch of seeds (and, with --sweep, the outer product of
@@ -183,13 +183,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--list", action="store_true", help="list the registered problems and optimizers, then exit"
     )
-    p.add_argument(
-        "--plugin",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="import MODULE first, which registers problems of its own (repeatable; see also LAB_PLUGINS)",
-    )
+    add_plugin_option(p)
     p.set_defaults(func=main)
 
 
