@@ -3,9 +3,23 @@
 Every problem implements the :class:`problems.base.Problem` protocol (batched ``f``, ``grad``,
 ``sample``, ``stochastic_grad``, ``x0``, ``describe``) and states its constants in a
 :class:`problems.base.Constants` record; the tests ``tests/test_problems_*.py`` certify each one.
+
+Problems of your own join the registry with :func:`register` (installed packages: entry points in
+the group ``muon_lab.problems``; modules: ``LAB_PLUGINS`` or ``lab run --plugin``, see
+:mod:`lab.plugins`); :func:`make`, :func:`from_config` and ``lab run --problem`` then build them.
 """
 
-from problems.base import BlockConstants, Constants, Params, Problem, ProblemBase, Sample, delta0
+from problems.base import (
+    BlockConstants,
+    Constants,
+    NoisyProblem,
+    Params,
+    Problem,
+    ProblemBase,
+    Sample,
+    attach_noise,
+    delta0,
+)
 from problems.estimate import estimate_l0_l1, trajectory_norms
 from problems.layers import DeepLinear, TeacherStudent
 from problems.least_squares import ConstrainedLeastSquares, LeastSquaresBase, OverparamLeastSquares, Quadratic
@@ -15,10 +29,8 @@ from problems.noise import (
     HessianNoise,
     MinibatchNoise,
     NoiseModel,
-    NoisyProblem,
     NoNoise,
     StudentTNoise,
-    attach_noise,
     make_noise,
 )
 from problems.quadratic import (
@@ -29,12 +41,14 @@ from problems.quadratic import (
     polar,
     project_spectral_ball,
 )
-from problems.registry import REGISTRY, from_config, from_toml, make, parameters
+from problems.registry import REGISTRY, from_config, from_toml, load_plugins, make, parameters, register
 from problems.smooth import LogCosh, Quartic, SoftmaxRegression
 
 __all__ = [
     "REGISTRY",
     "NOISE_REGISTRY",
+    "register",
+    "load_plugins",
     "make",
     "from_config",
     "from_toml",

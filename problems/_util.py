@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from lab.random import derive_key
+
 SPECTRUM_KINDS = ("geometric", "linear")
 
 
@@ -110,7 +112,5 @@ def smallest_positive(eigs, rel_tol: float = 1e-10) -> float:
 
 def host_rng(seed: Any, *labels: Any) -> np.random.Generator:
     """A construction-time NumPy generator from an integer seed and labels (family name, role)."""
-    from lab.random import derive_key
-
     seed = check_int("seed", seed, low=0)
     return np.random.default_rng(np.random.SeedSequence([seed, derive_key(*labels)]))

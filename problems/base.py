@@ -1,134 +1,71 @@
-"""The problem interface every optimizer and experiment relies on.
+"""The shared implementation of the lab's problems: :class:`ProblemBase` and its noisy wrapper.
 
-Conventions
------------
-* Parameters are **blocks** (layers): ``Params = tuple[array, ...]``, block i of shape
-  ``(*batch, m_i, n_i)``.  A single-matrix problem has one block.  Every method is
-  batched over the leading axes; problem data (A, B, C, ...) broadcast against them,
-  so B independent runs on the same instance cost one vectorised call.
-* ``f(X)`` returns an array of the batch shape; ``grad(X)`` returns ``Params``.
-* Randomness is counter-based (:class:`lab.random.RNG`): ``sample(rng)`` draws a
-  :class:`Sample` for every batch member at ``rng.counter``; ``stochastic_grad(X, s)``
-  evaluates the SAME sample at any point (MVR2 evaluates one sample at X_t and X_{t-1}).
-* Constants are certified by tests (``tests/test_problems_*.py``).  A constant that
-  is not known is ``None``; numbers may be floats or arrays over an instance batch.
+The interface itself (the :class:`Problem` protocol, :class:`Constants`, :class:`BlockConstants`,
+:class:`Sample`) lives in :mod:`problems.protocol` and is re-exported here.  Layering:
+``problems.protocol`` ← ``problems.noise`` (noise models) ← ``problems.base`` (problems, and
+:class:`NoisyProblem`, which pairs a problem with a noise model), so no module imports back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+import inspect
 
-from lab.serialize import jsonable  # the project's one JSON normaliser (problems.noise imports it here)
+import numpy as np
 
-Params = tuple  # tuple of (*batch, m_i, n_i) arrays, one per block
+from lab.backend import backend_name, get_backend, resolve_dtype
+from lab.random import RNG
+from problems.noise import NoiseModel, NoNoise, make_noise
+from problems.protocol import (  # noqa: F401  (re-exported: problems.base is their public path)
+    BlockConstants,
+    Constants,
+    Params,
+    Problem,
+    Sample,
+    delta0,
+    jsonable,
+)
+
+# Constructor arguments that say where the data live, not which instance it is.
+PLACEMENT_PARAMETERS = ("backend", "xp", "dtype")
 
 
-@dataclass(frozen=True)
-class BlockConstants:
-    """Constants of one block (layer).
+def constructor_parameters(factory) -> dict:
+    """The named parameters of a problem class or factory and their defaults (None: no default).
 
-    shape : (m, n) of the block.
-    norm : the block's primal norm for the layer-wise (Gluon) geometry, e.g. "spectral".
-    L : smoothness of the block's gradient in (norm, dual norm): ||∇_i f(X) - ∇_i f(Y)||_* <= L ||X_i - Y_i||.
-    L0, L1 : layer-wise (L0, L1) smoothness:
-             ||∇_i f(X) - ∇_i f(Y)||_* <= (L0 + L1 ||∇_i f(X)||_*) ||X_i - Y_i||
-             (for ||X_i - Y_i|| within ``radius`` when the inequality is local; None = everywhere).
-    rho : norm-equivalence factor ||G||_* <= rho ||G||_F for the dual norm (nuclear: sqrt(min(m, n))).
-    sigma2 : noise variance of this block, E||g_i - ∇_i f||_F^2.
+    Read from the signature (for a class, its ``__init__`` without ``self``), in signature order;
+    ``*args`` and ``**kwargs`` are left out.
     """
-
-    shape: tuple[int, int]
-    norm: str = "spectral"
-    L: Any = None
-    L0: Any = None
-    L1: Any = None
-    radius: Any = None
-    rho: Any = None
-    sigma2: Any = None
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return {
+        k: (None if p.default is inspect.Parameter.empty else p.default)
+        for k, p in inspect.signature(factory).parameters.items()
+        if p.kind not in variadic
+    }
 
 
-@dataclass(frozen=True)
-class Constants:
-    """Certified constants of a problem (None where unknown).
+def recorded_params(cls, values: dict, **settled) -> dict:
+    """``params`` of an instance of ``cls``: every constructor parameter with the value it settled on.
 
-    L_frobenius : ||∇f(X) - ∇f(Y)||_F <= L ||X - Y||_F (all blocks together).
-    L_spectral : ||∇f(X) - ∇f(Y)||_nuc <= L ||X - Y||_op (single-block problems; spectral geometry of S1).
-    L_op : smoothness in the spectral-norm model F(W+Δ) <= F(W) + <G,Δ> + (L_op/2)||Δ||_op^2 (S4).
-    mu : PL constant, ||∇f(X)||_F^2 >= 2 mu (f(X) - f*).
-    sigma2 : total noise variance E||g - ∇f||_F^2 (0.0 when the problem hands out exact gradients,
-             None when no bound is known, e.g. minibatch noise on a network).
-    L_ms : mean-squared smoothness E||∇f(X;ξ) - ∇f(Y;ξ)||_F^2 <= L_ms^2 ||X - Y||_F^2.
-    rho : norm equivalence sum_i ||G_i||_(i)* <= rho ||G||_F for the blocks' dual norms (nuclear:
-          sqrt(sum_i min(m_i, n_i)); single block: sqrt(min(m, n))).
-    G : uniform gradient bound ||∇f(X)||_F <= G on the region the experiment stays in (None if unknown).
-    f_star, X_star : optimal value and a minimiser (Params) when known.
-    blocks : per-block constants.
+    Parameters
+    ----------
+    cls : the class whose ``__init__`` is running; its signature names the parameters (in order),
+        less :data:`PLACEMENT_PARAMETERS`.
+    values : the constructor's ``locals()`` after validation, so a default resolved from the
+        others (``radius = 1/L1``) is recorded resolved.
+    **settled : values that differ from the local variable of that name (e.g. a spectrum stored as a
+        list), each a constructor parameter.
+
+    The signature is the one place a parameter is written; ``params``, ``describe()["params"]`` and
+    :func:`problems.parameters` are read from it.
     """
-
-    blocks: tuple[BlockConstants, ...]
-    L_frobenius: Any = None
-    L_spectral: Any = None
-    L_op: Any = None
-    mu: Any = None
-    sigma2: Any = None
-    L_ms: Any = None
-    G: Any = None
-    f_star: Any = None
-    X_star: Params | None = None
-    extra: dict = field(default_factory=dict)
-    rho: Any = None
-
-    def with_(self, **changes) -> Constants:
-        return replace(self, **changes)
-
-    def delta0(self, f_X0):
-        """Δ₀ = f(X⁰) − f* from the value f(X⁰) (raises when f* is unknown)."""
-        if self.f_star is None:
-            raise ValueError("f_star is unknown for this problem, so delta0 = f(X0) - f* is undefined")
-        return f_X0 - self.f_star
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One stochastic draw per batch member; ``data`` is problem/noise specific (arrays)."""
-
-    data: Any
-    counter: int
-
-
-@runtime_checkable
-class Problem(Protocol):
-    name: str
-    block_shapes: tuple[tuple[int, int], ...]
-    constants: Constants
-
-    def f(self, X: Params) -> Any: ...
-
-    def grad(self, X: Params) -> Params: ...
-
-    def sample(self, rng) -> Sample: ...
-
-    def stochastic_grad(self, X: Params, sample: Sample) -> Params: ...
-
-    def x0(self, rng) -> Params: ...
-
-    def describe(self) -> dict: ...
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared machinery of the lab's problems (added; the protocol above is unchanged).
-# ---------------------------------------------------------------------------------------------
-
-
-def delta0(problem, X0):
-    """Δ₀ = f(X⁰) − f* (an array of the batch shape); ValueError when f* is unknown."""
-    return problem.constants.delta0(problem.f(X0))
+    names = [k for k in constructor_parameters(cls) if k not in PLACEMENT_PARAMETERS]
+    unknown = sorted(set(settled) - set(names))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no constructor parameter(s) {unknown}")
+    return {k: settled[k] if k in settled else values[k] for k in names}
 
 
 def _dtype_name(dtype) -> str:
-    import numpy as np
-
     try:
         return np.dtype(dtype).name
     except TypeError:
@@ -139,11 +76,12 @@ class ProblemBase:
     """Common implementation of :class:`Problem` for the lab's families.
 
     Subclasses set ``name``, ``block_shapes``, ``constants`` and ``params`` (the constructor
-    parameters, JSON-serialisable) and implement ``_f(X)`` and ``_grad(X)`` on validated
-    ``Params``.  Problem data live in ``self.xp`` with dtype ``self.dtype``; they are built on
-    the host (NumPy, float64) from the construction seed and moved once with ``xp.asarray``.
-    During a run, randomness comes only from :class:`lab.random.RNG` (``x0``, ``sample``), so a
-    batched call equals the same calls made member by member.
+    parameters, JSON-serialisable: :func:`recorded_params`) and implement ``_f(X)`` and
+    ``_grad(X)`` on validated ``Params``.  Problem data live in ``self.xp`` with dtype
+    ``self.dtype``; they are built on the host (NumPy, float64) from the construction seed and
+    moved once with ``xp.asarray``.  During a run, randomness comes only from
+    :class:`lab.random.RNG` (``x0``, ``sample``), so a batched call equals the same calls made
+    member by member.
 
     Without a noise model the problem hands out exact gradients: ``sample`` returns an empty
     :class:`Sample` and ``stochastic_grad`` is ``grad`` (``constants.sigma2 == 0``).  Attach a
@@ -157,8 +95,6 @@ class ProblemBase:
 
     # -- construction helpers ------------------------------------------------------------------
     def _init_backend(self, backend=None, xp=None, dtype=None) -> None:
-        from lab.backend import get_backend, resolve_dtype
-
         self.xp = xp if xp is not None else get_backend(backend)
         self.dtype = resolve_dtype(self.xp, dtype)
 
@@ -167,9 +103,7 @@ class ProblemBase:
         return self.xp.asarray(host_array, dtype=self.dtype)
 
     @property
-    def noise(self):
-        from problems.noise import NoNoise
-
+    def noise(self) -> NoiseModel:
         return NoNoise()
 
     @property
@@ -216,14 +150,10 @@ class ProblemBase:
 
     def make_rng(self, seeds, *axes):
         """A :class:`lab.random.RNG` over ``seeds`` in this problem's namespace."""
-        from lab.random import RNG
-
         return RNG.from_seeds(seeds, self.name, *axes, xp=self.xp)
 
     def with_noise(self, model, **params):
         """This problem with stochastic gradients from ``model`` (a noise model or its registry name)."""
-        from problems.noise import attach_noise
-
         return attach_noise(self, model, **params)
 
     def delta0(self, X0):
@@ -232,8 +162,6 @@ class ProblemBase:
 
     def describe(self) -> dict:
         """Name, parameters, shapes, constants and noise, JSON-serialisable."""
-        from lab.backend import backend_name
-
         c = self.constants
         constants = {
             k: getattr(c, k)
@@ -260,3 +188,58 @@ class ProblemBase:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
+
+
+class NoisyProblem(ProblemBase):
+    """A problem whose ``sample``/``stochastic_grad`` come from a noise model (everything else delegates).
+
+    Attributes of the wrapped problem (``X_star``, ``hessian_apply``, ``constrained_optimum``, …)
+    are reachable through the wrapper; ``base`` is the noise-free problem.
+    """
+
+    def __init__(self, base, model: NoiseModel):
+        model.bind(base)
+        self.base, self._noise = base, model
+        self.name, self.block_shapes, self.params = base.name, base.block_shapes, base.params
+        self.xp, self.dtype = base.xp, base.dtype
+        self.constants = model.constants(base)
+
+    @property
+    def noise(self):
+        return self._noise
+
+    def __getattr__(self, attr):
+        if attr == "base":  # not yet set: avoid infinite recursion during construction/unpickling
+            raise AttributeError(attr)
+        return getattr(self.base, attr)
+
+    def _f(self, X):
+        return self.base._f(X)
+
+    def _grad(self, X):
+        return self.base._grad(X)
+
+    def x0(self, rng):
+        return self.base.x0(rng)
+
+    def sample(self, rng) -> Sample:
+        return self._noise.sample(self.base, rng)
+
+    def stochastic_grad(self, X, sample: Sample):
+        return tuple(self._noise.stochastic_grad(self.base, self.check_params(X), sample))
+
+    def variance(self, X):
+        """E‖g(X; ξ) − ∇f(X)‖_F² exactly, per batch member."""
+        return self._noise.variance(self.base, self.check_params(X))
+
+    def with_noise(self, model, **params):
+        return attach_noise(self.base, model, **params)
+
+    def __repr__(self) -> str:
+        return f"{self.base!r}.with_noise({self._noise!r})"
+
+
+def attach_noise(problem, model, **params) -> NoisyProblem:
+    """``problem`` with stochastic gradients from ``model`` (instance, registry name or dict)."""
+    base = problem.base if isinstance(problem, NoisyProblem) else problem
+    return NoisyProblem(base, make_noise(model, **params))

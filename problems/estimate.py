@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lab.backend import to_numpy
 from problems._util import check_choice, check_float
 
 
@@ -35,7 +36,7 @@ def _as_layers(name, values):
 
 
 def _envelope(a, y):
-    from scipy.optimize import linprog
+    from scipy.optimize import linprog  # lazy: scipy.optimize costs ~1 s at import
 
     res = linprog(
         c=[a.size, float(np.sum(a))],
@@ -53,7 +54,7 @@ def _envelope(a, y):
 
 
 def _expectile(a, y, kappa, max_iter=100):
-    from scipy.optimize import nnls
+    from scipy.optimize import nnls  # lazy: scipy.optimize costs ~1 s at import
 
     design = np.stack([np.ones_like(a), a], axis=1)
     w = np.ones_like(y)
@@ -113,8 +114,6 @@ def trajectory_norms(problem, iterates, norm="spectral"):
     own pairs).  ``norm``: "spectral" (steps in ‖·‖_op, gradients in ‖·‖_nuc) or "frobenius".
     Norms are computed with ``xp.linalg`` and copied to the host once per pair (analysis, not a run).
     """
-    from lab.backend import to_numpy
-
     check_choice("norm", norm, ("spectral", "frobenius"))
     xp = problem.xp
     primal, dual = ("2", "nuc") if norm == "spectral" else ("fro", "fro")

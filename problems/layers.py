@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from problems._util import check_choice, check_float, check_int, host_rng, matrix_with_singular_values
-from problems.base import BlockConstants, Constants, ProblemBase
+from problems.base import BlockConstants, Constants, ProblemBase, recorded_params
 
 
 def _layer_blocks(shapes):
@@ -123,16 +123,7 @@ class DeepLinear(_DataFitBase):
         f_star, X_star = self._solve(Xd, Y, h)
         if label_noise == 0.0 and h >= teacher_rank and N >= d:
             f_star = 0.0  # Y = T X with rank(T) <= h: realisable, so f* = 0 exactly (not a rounded residual)
-        self.params = dict(
-            d=d,
-            k=k,
-            widths=list(widths),
-            N=N,
-            teacher_rank=teacher_rank,
-            label_noise=label_noise,
-            init_scale=init_scale,
-            seed=seed,
-        )
+        self.params = recorded_params(DeepLinear, locals(), widths=list(widths))
         r_total = sum(min(s) for s in self.block_shapes)
         self.constants = Constants(
             blocks=_layer_blocks(self.block_shapes),
@@ -250,17 +241,7 @@ class TeacherStudent(_DataFitBase):
             W1s, W2s = np.zeros((h, d)), np.zeros((k, h))
             W1s[:tw], W2s[:, :tw] = W1t, W2t
             f_star, X_star = 0.0, (self._put(W1s), self._put(W2s))
-        self.params = dict(
-            d=d,
-            h=h,
-            k=k,
-            teacher_width=tw,
-            N=N,
-            activation=activation,
-            label_noise=label_noise,
-            init_scale=init_scale,
-            seed=seed,
-        )
+        self.params = recorded_params(TeacherStudent, locals(), teacher_width=tw)
         self.constants = Constants(
             blocks=_layer_blocks(self.block_shapes),
             sigma2=0.0,

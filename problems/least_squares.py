@@ -27,6 +27,7 @@ from problems._util import (
 from problems._util import (
     spectrum as spectrum_values,
 )
+from problems.base import recorded_params
 from problems.quadratic import KroneckerQuadraticBase, _check_L_mu, project_spectral_ball
 
 
@@ -131,6 +132,7 @@ class Quadratic(LeastSquaresBase):
     split : share of log(L/μ) in A (default 1).  spectrum : "geometric" / "linear".
     residual : ‖C − A X_true B‖_F, a perturbation orthogonal to {AYB} (so f* = residual²/2 and
         X* = A⁺AX_trueBB⁺).  x_scale : ‖X_true‖_F.  init_distance : ‖X⁰ − X*‖_F.
+    seed : instance seed.
 
     Constants exact (module docstring of :mod:`problems.quadratic`); μ is the PL constant and equals
     strong convexity when p ≥ m and q ≥ n.
@@ -179,20 +181,7 @@ class Quadratic(LeastSquaresBase):
         R = R - (A @ np.linalg.pinv(A)) @ R @ (np.linalg.pinv(B) @ B)  # orthogonal to {A Y B}
         nR = np.linalg.norm(R)
         C = A @ X_true @ B + (residual * R / nR if nR > 0 else 0.0)
-        self.params = dict(
-            m=m,
-            n=n,
-            p=p,
-            q=q,
-            L=L,
-            mu=mu,
-            split=split,
-            spectrum=spectrum,
-            residual=residual,
-            x_scale=x_scale,
-            init_distance=init_distance,
-            seed=seed,
-        )
+        self.params = recorded_params(Quadratic, locals())
         self._setup_least_squares(A, B, C, init_distance=init_distance, realisable=residual == 0.0)
 
 
@@ -239,17 +228,7 @@ class OverparamLeastSquares(LeastSquaresBase):
         A = matrix_with_singular_values(gen, p, m, _ls_spectra(p, L, mu, spectrum))
         Z = gen.standard_normal((m, n))
         B = A @ (x_scale * Z / np.linalg.norm(Z))
-        self.params = dict(
-            p=p,
-            m=m,
-            n=n,
-            L=L,
-            mu=mu,
-            spectrum=spectrum,
-            x_scale=x_scale,
-            init_distance=init_distance,
-            seed=seed,
-        )
+        self.params = recorded_params(OverparamLeastSquares, locals())
         self._setup_least_squares(
             A, None, B, init_distance=init_distance, realisable=True, extra={"strongly_convex": False}
         )
@@ -315,19 +294,7 @@ class ConstrainedLeastSquares(LeastSquaresBase):
         nR = np.linalg.norm(R)
         B = A @ X_true + (residual * R / nR if nR > 0 else 0.0)
         self.radius, self.init_fraction = radius, init_fraction
-        self.params = dict(
-            m=m,
-            n=n,
-            p=p,
-            L=L,
-            mu=mu,
-            radius=radius,
-            excess=excess,
-            residual=residual,
-            spectrum=spectrum,
-            init_fraction=init_fraction,
-            seed=seed,
-        )
+        self.params = recorded_params(ConstrainedLeastSquares, locals())
         self._setup_least_squares(
             A,
             None,

@@ -1,6 +1,7 @@
 """Noise models for stochastic gradients, composable with any problem.
 
-``problem.with_noise(model)`` (or :func:`attach_noise`) returns a :class:`NoisyProblem` whose
+``problem.with_noise(model)`` (or :func:`problems.attach_noise`) returns a
+:class:`problems.NoisyProblem` (defined in :mod:`problems.base`) whose
 ``sample(rng)`` draws one :class:`~problems.base.Sample` per batch member from the counter-based
 :class:`lab.random.RNG` and whose ``stochastic_grad(X, sample)`` evaluates that SAME sample at any
 point X (MVR2 evaluates one sample at X_t and X_{t−1}).  Every model is unbiased,
@@ -34,12 +35,13 @@ the constants are then host arrays of that shape.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from problems._util import check_choice, check_float, check_int
-from problems.base import ProblemBase, Sample, jsonable
+from problems.protocol import Sample, jsonable
 
 
 def _check_scale(name: str, value) -> Any:
@@ -105,8 +107,6 @@ class NoiseModel:
 
 
 def _replace_block(block, **changes):
-    from dataclasses import replace
-
     return replace(block, **changes)
 
 
@@ -357,56 +357,12 @@ def make_noise(model, **params) -> NoiseModel:
     return NOISE_REGISTRY[model](**params)
 
 
-class NoisyProblem(ProblemBase):
-    """A problem whose ``sample``/``stochastic_grad`` come from a noise model (everything else delegates).
+def __getattr__(name):
+    """``problems.noise.NoisyProblem`` and ``problems.noise.attach_noise``, their former home."""
+    if name in ("NoisyProblem", "attach_noise"):
+        # lazy: problems.base imports this module (the noise models), so importing it back at
+        # module level would be the base <-> noise cycle; the old path is kept for callers.
+        from problems import base
 
-    Attributes of the wrapped problem (``X_star``, ``hessian_apply``, ``constrained_optimum``, …)
-    are reachable through the wrapper; ``base`` is the noise-free problem.
-    """
-
-    def __init__(self, base, model: NoiseModel):
-        model.bind(base)
-        self.base, self._noise = base, model
-        self.name, self.block_shapes, self.params = base.name, base.block_shapes, base.params
-        self.xp, self.dtype = base.xp, base.dtype
-        self.constants = model.constants(base)
-
-    @property
-    def noise(self):
-        return self._noise
-
-    def __getattr__(self, attr):
-        if attr == "base":  # not yet set: avoid infinite recursion during construction/unpickling
-            raise AttributeError(attr)
-        return getattr(self.base, attr)
-
-    def _f(self, X):
-        return self.base._f(X)
-
-    def _grad(self, X):
-        return self.base._grad(X)
-
-    def x0(self, rng):
-        return self.base.x0(rng)
-
-    def sample(self, rng) -> Sample:
-        return self._noise.sample(self.base, rng)
-
-    def stochastic_grad(self, X, sample: Sample):
-        return tuple(self._noise.stochastic_grad(self.base, self.check_params(X), sample))
-
-    def variance(self, X):
-        """E‖g(X; ξ) − ∇f(X)‖_F² exactly, per batch member."""
-        return self._noise.variance(self.base, self.check_params(X))
-
-    def with_noise(self, model, **params):
-        return attach_noise(self.base, model, **params)
-
-    def __repr__(self) -> str:
-        return f"{self.base!r}.with_noise({self._noise!r})"
-
-
-def attach_noise(problem, model, **params) -> NoisyProblem:
-    """``problem`` with stochastic gradients from ``model`` (instance, registry name or dict)."""
-    base = problem.base if isinstance(problem, NoisyProblem) else problem
-    return NoisyProblem(base, make_noise(model, **params))
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

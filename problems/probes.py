@@ -17,6 +17,8 @@ Hessian-vector products are central differences of gradients, exact for quadrati
 
 from __future__ import annotations
 
+from problems.quadratic import polar
+
 
 def _xp(problem):
     return problem.xp
@@ -125,8 +127,6 @@ def spectral_adversarial(problem, X, rng, iters: int = 100, eps: float = 1e-4):
     Alternating maximisation of the bilinear form ⟨W, 𝓗D⟩ (𝓗 symmetric) over two spectral-norm
     balls: D ← polar(𝓗W), W ← polar(𝓗D); each step does not decrease ⟨W, 𝓗D⟩.
     """
-    from problems.quadratic import polar
-
     xp = _xp(problem)
     if problem.num_blocks != 1:
         raise ValueError("spectral_adversarial is for single-block problems")

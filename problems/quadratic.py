@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from lab.backend import namespace
 from lab.orthogonalization import polar  # the project's one polar factor (also imported from here)
 from problems._util import (
     SPECTRUM_KINDS,
@@ -38,7 +39,7 @@ from problems._util import (
 from problems._util import (
     spectrum as spectrum_values,
 )
-from problems.base import BlockConstants, Constants, ProblemBase
+from problems.base import BlockConstants, Constants, ProblemBase, recorded_params
 
 
 def _sum_last2(xp, x):
@@ -47,8 +48,6 @@ def _sum_last2(xp, x):
 
 def project_spectral_ball(X, radius: float):
     """Euclidean (Frobenius) projection onto {‖X‖_op ≤ radius}: clip the singular values at radius."""
-    from lab.backend import namespace
-
     xp = namespace(X)
     U, S, Vh = xp.linalg.svd(X, full_matrices=False)
     return (U * xp.clip(S, max=float(radius))[..., None, :]) @ Vh
@@ -232,22 +231,12 @@ class KroneckerQuadratic(KroneckerQuadraticBase):
         Z = gen.standard_normal((m, n))
         X_star = x_star_scale * Z / np.linalg.norm(Z)
         self.U_host, self.V_host, self.a, self.b = U, V, a, b
-        self.params = dict(
-            m=m,
-            n=n,
-            L=L,
-            mu=mu,
-            split=split,
-            spectrum=spectrum,
-            kappa_A=kappa_A,
-            kappa_B=kappa_B,
+        self.params = recorded_params(
+            KroneckerQuadratic,
+            locals(),
             eigs_A=None if eigs_A is None else a.tolist(),
             eigs_B=None if eigs_B is None else b.tolist(),
             rotate=bool(rotate),
-            x_star_scale=x_star_scale,
-            f_star=f_star,
-            init_distance=init_distance,
-            seed=seed,
         )
         self._setup_kronecker((U * a) @ U.T, (V * b) @ V.T, X_star, f_star, init_distance=init_distance)
 
@@ -256,7 +245,7 @@ class IsotropicQuadratic(KroneckerQuadraticBase):
     """isotropic_quadratic: f(X) = (L/2)‖X − C‖_F².
 
     Exact constants: L_frobenius = μ = L, L_spectral = L_op = L·min(m, n) (example of I1),
-    X* = C, f* = 0.  ``c_scale`` = ‖C‖_F.
+    X* = C, f* = 0.  ``c_scale`` = ‖C‖_F, ``init_distance`` = ‖X⁰ − C‖_F, ``seed`` the instance seed.
     """
 
     name = "isotropic_quadratic"
@@ -272,7 +261,7 @@ class IsotropicQuadratic(KroneckerQuadraticBase):
         Z = host_rng(seed, self.name).standard_normal((m, n))
         C = c_scale * Z / np.linalg.norm(Z)
         self.L = L
-        self.params = dict(m=m, n=n, L=L, c_scale=c_scale, init_distance=init_distance, seed=seed)
+        self.params = recorded_params(IsotropicQuadratic, locals())
         self._setup_kronecker(L * np.eye(m), np.eye(n), C, 0.0, init_distance=init_distance)
 
     def hessian_apply(self, D):
@@ -291,6 +280,9 @@ class Flattening(KroneckerQuadratic):
     (k = grad_rank, default min(m, n); "geometric" or "linear" profile).  With σ₁ fixed, ``spread``
     moves the mean singular value σ̄ = mean(g) that sets Muon's threshold (2σ̄/L for isotropic 𝓗),
     while GD's stability threshold 2/λ_max(𝓗) does not move.  x0(rng) returns X⁰ for every member.
+
+    Parameters: m, n, L, mu, split, spectrum (the curvature, as in :class:`KroneckerQuadratic`),
+    sigma1, spread, profile, grad_rank (the gradient spectrum at X⁰), x_star_scale (‖X*‖_F), seed.
 
     Exposes ``lambda_max``, ``gradient_singular_values``, ``mean_singular_value``,
     ``muon_threshold(X)``, ``gd_threshold(X)``, ``gd_stability_threshold``.
@@ -348,20 +340,7 @@ class Flattening(KroneckerQuadratic):
         self.X0_host = self.X_star_host + E
         self._X0 = self._put(self.X0_host)
         self.init_distance = float(np.linalg.norm(E))
-        self.params = dict(
-            m=m,
-            n=n,
-            L=L,
-            mu=mu,
-            split=split,
-            spectrum=spectrum,
-            sigma1=sigma1,
-            spread=spread,
-            profile=profile,
-            grad_rank=k,
-            x_star_scale=x_star_scale,
-            seed=seed,
-        )
+        self.params = recorded_params(Flattening, locals(), grad_rank=k)
         self.constants = self.constants.with_(
             extra={
                 **self.constants.extra,

@@ -11,8 +11,12 @@ Examples
 from __future__ import annotations
 
 import inspect
+import re
+import tomllib
 from pathlib import Path
 
+from lab import plugins
+from problems.base import Problem, constructor_parameters
 from problems.layers import DeepLinear, TeacherStudent
 from problems.least_squares import ConstrainedLeastSquares, OverparamLeastSquares, Quadratic
 from problems.quadratic import Flattening, IsotropicQuadratic, KroneckerQuadratic
@@ -35,31 +39,111 @@ REGISTRY = {
     )
 }
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def register(name, factory=None, *, replace: bool = False):
+    """Register a problem class or factory so that :func:`make`, :func:`from_config` and ``lab run``
+    know it.
+
+    Parameters
+    ----------
+    name : str, or the class itself
+        The registry name (letters, digits, ``_ . -``).  Given a class instead, its ``name``
+        attribute is used: ``@problems.register`` above ``class Mine(ProblemBase): name = "mine"``.
+    factory : class or callable, optional
+        Called with the problem's parameters, returns a :class:`~problems.base.Problem`.  Its
+        signature is where the parameters are stated: :func:`parameters` and the check of unknown
+        parameters in :func:`make` read it.  Omitted: ``register(name)`` returns a decorator.
+    replace : bool
+        Allow replacing a different object already registered under ``name``.  A new definition of
+        the same class or function (same module and qualified name: a reloaded module, a notebook
+        cell run again) replaces the old one without it.
+
+    Returns
+    -------
+    The factory (so the decorator leaves the class as it is), or the decorator.
+
+    A class without a ``name`` of its own takes the registered name, so that its instances (their
+    random streams, ``describe()`` and the run tables) carry it.
+    """
+    if not isinstance(name, str):
+        if factory is not None or not isinstance(getattr(name, "name", None), str):
+            raise TypeError(
+                "register(name, factory), @register(name) or @register on a class with a str `name`"
+            )
+        return register(name.name, name, replace=replace)
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"a problem name must be letters, digits and _ . - (not first), got {name!r}")
+    if factory is None:
+        return lambda obj: register(name, obj, replace=replace)
+    if not callable(factory):
+        raise TypeError(f"problem {name!r}: the factory must be a class or a callable, got {factory!r}")
+    current = REGISTRY.get(name)
+    if current is not None and not replace and _qualname(current) != _qualname(factory):
+        raise ValueError(
+            f"problem {name!r} is already registered ({_qualname(current)}); "
+            f"pass replace=True to replace it with {_qualname(factory)}"
+        )
+    if inspect.isclass(factory) and "name" not in vars(factory):
+        factory.name = name
+    REGISTRY[name] = factory
+    return factory
+
+
+def load_plugins(modules=()) -> None:
+    """Import the plug-in modules (``modules``, then ``LAB_PLUGINS``) and register the installed
+    entry points of the group ``muon_lab.problems`` (see :mod:`lab.plugins`).
+
+    Raises :class:`lab.plugins.PluginError` naming a plug-in that fails to load or to register.
+    """
+    plugins.import_plugins(modules)
+    for name, obj in plugins.load_entry_points(plugins.PROBLEM_GROUP).items():
+        if inspect.ismodule(obj) or REGISTRY.get(name) is obj:
+            continue  # a module registers what it defines when it is imported
+        try:
+            register(name, obj)
+        except (TypeError, ValueError) as exc:
+            raise plugins.PluginError(f"plug-in {name!r} (group {plugins.PROBLEM_GROUP!r}): {exc}") from exc
+
 
 def parameters(name: str) -> dict:
     """The constructor parameters of a registered problem and their defaults."""
-    cls = _lookup(name)
-    return {
-        k: (None if p.default is inspect.Parameter.empty else p.default)
-        for k, p in inspect.signature(cls.__init__).parameters.items()
-        if k != "self"
-    }
+    return constructor_parameters(_lookup(name))
 
 
 def _lookup(name):
+    if name not in REGISTRY:
+        load_plugins()  # a plug-in may define it: read the registry once they are all in
     if name not in REGISTRY:
         raise ValueError(f"name must be one of the registered problems {sorted(REGISTRY)}, got {name!r}")
     return REGISTRY[name]
 
 
+def _qualname(obj) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _takes_any_keyword(factory) -> bool:
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(factory).parameters.values()
+    )
+
+
 def make(name: str, noise=None, **params):
     """The registered problem ``name`` built with ``params``; ``noise`` (name, dict or model) is attached."""
-    cls = _lookup(name)
+    factory = _lookup(name)
     allowed = parameters(name)
     unknown = sorted(set(params) - set(allowed))
-    if unknown:
+    if unknown and not _takes_any_keyword(factory):
         raise ValueError(f"unknown parameter(s) {unknown} for problem {name!r}; allowed: {sorted(allowed)}")
-    problem = cls(**params)
+    problem = factory(**params)
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"problem {name!r}: {_qualname(factory)} returned {type(problem).__name__}, which does not "
+            "implement problems.Problem (name, block_shapes, constants, f, grad, sample, "
+            "stochastic_grad, x0, describe)"
+        )
     return problem if noise is None else problem.with_noise(noise)
 
 
@@ -88,14 +172,6 @@ def from_config(config: dict):
 
 def from_toml(source):
     """Build a problem from TOML text or a path to a .toml file (see :func:`from_config`)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError as exc:
-            raise ImportError("from_toml needs Python >= 3.11 (tomllib) or the tomli package") from exc
-
     if isinstance(source, Path) or (
         isinstance(source, str) and source.endswith(".toml") and "\n" not in source
     ):

@@ -28,7 +28,7 @@ from problems._util import (
     kronecker_spectral_constant,
     matrix_with_singular_values,
 )
-from problems.base import BlockConstants, Constants, ProblemBase
+from problems.base import BlockConstants, Constants, ProblemBase, recorded_params
 
 GEOMETRIES = ("frobenius", "spectral")
 
@@ -129,18 +129,7 @@ class Quartic(ProblemBase):
                 rho=math.sqrt(r),
                 sigma2=0.0,
             )
-        self.params = dict(
-            m=m,
-            n=n,
-            c=c,
-            d=d,
-            L1=L1,
-            radius=radius,
-            geometry=geometry,
-            c_scale=c_scale,
-            init_distance=init_distance,
-            seed=seed,
-        )
+        self.params = recorded_params(Quartic, locals())
         self.constants = Constants(
             blocks=(block,),
             mu=d if d > 0 else None,
@@ -227,38 +216,13 @@ class LogCosh(ProblemBase):
         X_true = x_scale * Z / np.linalg.norm(Z)
         r = min(m, n)
         if mode == "entrywise":
-            self.A_host = None
-            self.X_star_host = X_true
-            L_frob, L_spec, G = 1.0, float(r), math.sqrt(m * n)
-            rows = m
+            L_frob, L_spec, G = self._setup_entrywise(X_true)
         else:
-            k = min(p, m)
-            s = np.sqrt(L * (L / mu_A) ** (-np.arange(k) / max(k - 1, 1)))
-            self.A_host = matrix_with_singular_values(gen, p, m, s)
-            self.B_host = self.A_host @ X_true
-            self.X_star_host = np.linalg.pinv(self.A_host) @ self.B_host
-            P_eigs = np.sort(np.linalg.eigvalsh(self.A_host.T @ self.A_host))[::-1]
-            L_frob = float(P_eigs[0])
-            L_spec = kronecker_spectral_constant(P_eigs, np.ones(n), r)
-            G = math.sqrt(L_frob * p * n)
-            self.A, self.B = self._put(self.A_host), self._put(self.B_host)
-            rows = p
+            L_frob, L_spec, G = self._setup_linear(gen, X_true, p, L, mu_A)
         self.X_star = self._put(self.X_star_host)
-        if mode == "linear":
-            self.n_samples = p
-            self.finite_sum_grad = self._fs_finite_sum_grad
-            self.sample_grad_sqnorms = self._fs_sample_grad_sqnorms
-            self.finite_sum_constants = self._fs_finite_sum_constants
-        self.params = dict(
-            m=m,
-            n=n,
-            mode=mode,
-            p=rows if mode == "linear" else None,
-            L=L if mode == "linear" else 1.0,
-            mu_A=mu_A if mode == "linear" else None,
-            x_scale=x_scale,
-            init_distance=init_distance,
-            seed=seed,
+        linear = mode == "linear"  # p, L and mu_A describe A, which only the linear mode has
+        self.params = recorded_params(
+            LogCosh, locals(), p=p if linear else None, L=L if linear else 1.0, mu_A=mu_A if linear else None
         )
         block = BlockConstants(
             (m, n), "spectral", L=L_spec, L0=L_spec, L1=0.0, radius=None, rho=math.sqrt(r), sigma2=0.0
@@ -277,6 +241,31 @@ class LogCosh(ProblemBase):
             rho=math.sqrt(r),
             extra={"frobenius_L0": L_frob, "frobenius_L1": 0.0},
         )
+
+    def _setup_entrywise(self, X_true):
+        """C = X* = X_true (A = I): (L_frobenius, L_spectral, G) = (1, min(m, n), √(mn))."""
+        m, n = self.block_shapes[0]
+        self.A_host = None
+        self.X_star_host = X_true
+        return 1.0, float(min(m, n)), math.sqrt(m * n)
+
+    def _setup_linear(self, gen, X_true, p, L, mu_A):
+        """A (p×m) with λ(AᵀA) from L down to mu_A, B = A X_true, finite-sum hooks: (L_frob, L_spec, G)."""
+        m, n = self.block_shapes[0]
+        k = min(p, m)
+        s = np.sqrt(L * (L / mu_A) ** (-np.arange(k) / max(k - 1, 1)))
+        self.A_host = matrix_with_singular_values(gen, p, m, s)
+        self.B_host = self.A_host @ X_true
+        self.X_star_host = np.linalg.pinv(self.A_host) @ self.B_host
+        P_eigs = np.sort(np.linalg.eigvalsh(self.A_host.T @ self.A_host))[::-1]
+        L_frob = float(P_eigs[0])
+        L_spec = kronecker_spectral_constant(P_eigs, np.ones(n), min(m, n))
+        self.A, self.B = self._put(self.A_host), self._put(self.B_host)
+        self.n_samples = p
+        self.finite_sum_grad = self._fs_finite_sum_grad
+        self.sample_grad_sqnorms = self._fs_sample_grad_sqnorms
+        self.finite_sum_constants = self._fs_finite_sum_constants
+        return L_frob, L_spec, math.sqrt(L_frob * p * n)
 
     @property
     def noise_radius(self) -> float:
@@ -298,7 +287,7 @@ class LogCosh(ProblemBase):
         z = xp.astype(rng.fold("x0", 0).normal(self.block_shapes[0]), self.dtype)
         return (self.X_star + self.init_distance * z / xp.sqrt(xp.sum(z * z, axis=(-2, -1), keepdims=True)),)
 
-    # -- finite-sum hooks ("linear" mode only; bound in __init__ so that hasattr() tells) ------------
+    # -- finite-sum hooks ("linear" mode only; bound at construction so that hasattr() tells) ------------
     def _fs_finite_sum_grad(self, X, weights):
         X = self.check_params(X)
         T = self.xp.tanh(self._residual(X)) * weights[..., :, None]
@@ -384,9 +373,7 @@ class SoftmaxRegression(ProblemBase):
             W_star, f_star = _softmax_newton(Xd, Y, l2)
             X_star = (self._put(W_star),)
             self.W_star_host = W_star
-        self.params = dict(
-            k=k, d=d, N=N, l2=l2, teacher_scale=teacher_scale, init_scale=init_scale, seed=seed
-        )
+        self.params = recorded_params(SoftmaxRegression, locals())
         block = BlockConstants(
             (k, d), "spectral", L=L_spec, L0=L_spec, L1=0.0, radius=None, rho=math.sqrt(r), sigma2=0.0
         )

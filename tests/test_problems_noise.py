@@ -108,7 +108,7 @@ def test_noise_works_on_array_api_strict(xp):
 
 
 # -- finite sums --------------------------------------------------------------------------------------------
-FINITE_SUMS = [
+SMALL_FINITE_SUMS = [  # small instances (fast Monte Carlo); the least squares first (their σ² is a sup)
     ("quadratic", dict(m=4, n=3, p=9, q=5, residual=0.5)),
     ("overparam_least_squares", dict(p=4, m=7, n=3)),
     ("constrained_least_squares", dict(m=4, n=3)),
@@ -116,6 +116,13 @@ FINITE_SUMS = [
     ("softmax_regression", dict(k=3, d=4, N=30)),
     ("deep_linear", dict(d=4, k=3, widths=(3, 3), N=20)),
     ("teacher_student", dict(d=4, h=6, k=2, N=20)),
+]
+problems.load_plugins()  # installed and LAB_PLUGINS problems are registered problems too
+# Every other registered problem that is a finite sum at its defaults is tested at its defaults.
+FINITE_SUMS = SMALL_FINITE_SUMS + [
+    (name, {})
+    for name in sorted(set(problems.REGISTRY) - {n for n, _ in SMALL_FINITE_SUMS})
+    if hasattr(problems.make(name), "finite_sum_grad")
 ]
 
 

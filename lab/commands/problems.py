@@ -4,11 +4,17 @@ lab problems                         # a table of every problem at its default p
 lab problems quadratic quartic       # only these
 lab problems quadratic --set m=16 --set mu=0.001 --noise gaussian:sigma=0.1
 lab problems --json                  # describe() of each, as JSON
+lab problems --plugin mymodule       # with the problems the module registers (also: LAB_PLUGINS)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+
+import problems
+from lab.plugins import PluginError, add_plugin_option
 
 
 def _parse_value(text: str):
@@ -96,10 +102,11 @@ def _table(descriptions) -> str:
 
 
 def run(args) -> int:
-    import sys
-
-    import problems
-
+    try:
+        problems.load_plugins(args.plugin)
+    except PluginError as exc:
+        print(f"lab problems: error: {exc}", file=sys.stderr)
+        return 2
     names = args.names or sorted(problems.REGISTRY)
     try:
         params = _parse_assignments(args.set, "--set")
@@ -128,7 +135,7 @@ def register(subparsers) -> None:
         "problems",
         help="list the test problems and their certified constants",
         description=__doc__,
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("names", nargs="*", help="problem names (default: all registered)")
     p.add_argument("--json", action="store_true", help="print describe() of each problem as JSON")
@@ -139,4 +146,5 @@ def register(subparsers) -> None:
         help="a constructor parameter (repeatable; lists comma-separated)",
     )
     p.add_argument("--noise", metavar="NAME[:K=V;K=V]", help="attach a noise model, e.g. gaussian:sigma=0.1")
+    add_plugin_option(p)
     p.set_defaults(func=run)

@@ -15,6 +15,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+import problems
+from lab.plugins import PluginError, add_plugin_option
+
 DESCRIPTION = """\
 Run an optimizer on a problem for a batch of seeds (and, with --sweep, the outer product of
 seeds and hyperparameter values), record metrics at log-spaced checkpoints, and write the long
@@ -47,7 +50,9 @@ estimated (problem data, members' iterates and optimizer state, recorded metrics
 
 For gluon and scion, missing per-block norms (and, for gluon, L0/L1) are taken from the problem's
 certified block constants.  Problems: python -c "import problems; print(sorted(problems.REGISTRY))";
-optimizers: lab.optimizers.OPTIMIZERS; see --list.
+optimizers: lab.optimizers.OPTIMIZERS; see --list.  A problem of your own: --plugin MODULE (or
+LAB_PLUGINS=MODULE,...) imports a module that registers it with problems.register; installed
+packages register theirs through the entry-point group muon_lab.problems.
 """
 
 RUN_KEYS = (
@@ -178,6 +183,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--list", action="store_true", help="list the registered problems and optimizers, then exit"
     )
+    add_plugin_option(p)
     p.set_defaults(func=main)
 
 
@@ -516,6 +522,11 @@ def _estimate_before_build(cfg: dict, max_memory) -> None:
 
 
 def main(args) -> int:
+    try:
+        problems.load_plugins(args.plugin)  # before the registry is read, --list included
+    except PluginError as exc:
+        print(f"lab run: error: {exc}", file=sys.stderr)
+        return 2
     if args.list:
         return _list()
     from lab.cache import Cache, atomic_write_bytes
