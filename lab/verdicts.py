@@ -201,3 +201,9 @@ def export(
     table = out / "verdicts.parquet"
     frame.to_parquet(table, index=False)
     return [measurements, table]
+
+
+# --------------------------------------------------------------------------- the file's location
+
+#: Where ``lab check`` writes the verdicts document and ``lab appendix`` reads it.
+DEFAULT_VERDICTS = Path(__file__).resolve().parents[1] / "build" / "check" / "verdicts.json"
