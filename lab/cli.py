@@ -12,8 +12,10 @@ import importlib
 import logging
 import pkgutil
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 import lab.commands
+from lab.backend import tune_allocator
 from lab.sweeps import show_progress
 
 EXIT_STATUS = """\
@@ -56,8 +58,6 @@ def _configure_output(args: argparse.Namespace) -> None:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("muon-lab")
     except PackageNotFoundError:  # running from a source tree without installation
@@ -65,8 +65,6 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lab.backend import tune_allocator
-
     tune_allocator()  # reuse freed multi-MiB array buffers (see its docstring); results unchanged
     parser = build_parser()
     args = parser.parse_args(argv)

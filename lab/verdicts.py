@@ -366,3 +366,52 @@ class Verdict:
         else:
             what = f"measured {self.measured} vs bound {self.bound}"
         return f"{self.verdict.upper():12s} {self.claim}: {what} ({self.problem}; {self.source})"
+
+
+# --------------------------------------------------------------------------- the file's location
+
+#: Where ``lab check`` writes the verdicts document and ``lab appendix`` reads it.
+DEFAULT_VERDICTS = Path(__file__).resolve().parents[1] / "build" / "check" / "verdicts.json"
+
+
+# --------------------------------------------------------------------------- the file for its readers
+
+
+def validate_rows(rows: Any, where: str) -> None:
+    """Raise ValueError naming the row and the field unless ``rows`` is a list of objects with a
+    non-empty string ``claim`` and a ``verdict`` among :data:`OUTCOMES`."""
+    if not isinstance(rows, list):
+        raise ValueError(f"{where}: 'rows' must be a list")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("claim"), str) or not row["claim"]:
+            raise ValueError(f"{where}: rows[{i}] must be an object with a non-empty string 'claim'")
+        if row.get("verdict") not in OUTCOMES:
+            got = row.get("verdict")
+            raise ValueError(f"{where}: rows[{i}].verdict must be one of {OUTCOMES}, got {got!r}")
+
+
+def save_verdicts(
+    verdicts: Iterable[Any], path: str | os.PathLike = DEFAULT_VERDICTS, *, tightness: Any = None
+) -> Path:
+    """Write ``lab check`` results (verdicts or rows) as the verdicts document, after
+    :func:`validate_rows`; returns the path.
+
+    ``tightness``: the per-theorem records of :func:`lab.tightness.records` (key "tightness").
+    """
+    rows = [v.as_row() if hasattr(v, "as_row") else dict(v) for v in verdicts]
+    validate_rows(rows, "verdicts")
+    return write_verdicts(rows, path, tightness=tightness)
+
+
+def load_legacy_rows(path: str | os.PathLike) -> list[dict[str, Any]] | None:
+    """The rows of a verdicts file (either schema) in the first schema's shape, which the
+    appendix tables read (:func:`legacy_row`); ``None`` if there is no file.
+
+    Raises
+    ------
+    ValueError
+        Not JSON, another schema, or a row without ``claim`` or with an unknown ``verdict``
+        (the message names the row and the field).
+    """
+    rows = load_verdicts(path)
+    return None if rows is None else [legacy_row(r) for r in rows]

@@ -29,7 +29,7 @@ CHILD = Path(__file__).with_name("_cache_key_child.py")
 #: The application layer: code that turns results into verdicts, tables and commands.  It is
 #: covered by the salt too (the safe choice), but the test edits the engine the runs execute.
 _APPLICATION = ("lab/experiments/", "lab/checks/", "lab/claims/", "lab/commands/", "lab/bench/", "lab/cli.py",
-                "lab/appendix.py", "lab/__main__.py")
+                 "lab/appendix.py", "lab/report/", "lab/verdict_plot.py", "lab/__main__.py")
 
 
 def _engine_modules() -> list[str]:

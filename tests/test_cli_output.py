@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,12 +17,13 @@ def _lab(*args, cache):
 
 
 def test_verbose_says_what_each_sweep_loads_and_computes(tmp_path):
-    first = _lab("-v", "check", "--quick", "--only", "S4-threshold", cache=tmp_path)
+    check = ("check", "--quick", "--only", "S4-threshold", "--out", str(tmp_path / "verdicts.json"))
+    first = _lab("-v", *check, cache=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "lab: s4_thresholds: 1 chunks, 0 from the cache, 1 to compute" in first.stderr
-    again = _lab("-v", "check", "--quick", "--only", "S4-threshold", cache=tmp_path)
+    again = _lab("-v", *check, cache=tmp_path)
     assert "1 from the cache, 0 to compute" in again.stderr
-    quiet = _lab("-q", "check", "--quick", "--only", "S4-threshold", cache=tmp_path)
+    quiet = _lab("-q", *check, cache=tmp_path)
     assert "from the cache" not in quiet.stderr and "S4.threshold" in quiet.stdout  # the id of S4-threshold
 
 
@@ -31,8 +33,6 @@ def test_quiet_and_verbose_exclude_each_other(tmp_path):
 
 
 def test_figures_json_lists_and_reports_what_it_wrote(tmp_path):
-    import json
-
     listing = json.loads(_lab("figures", "--list", "--json", cache=tmp_path).stdout)
     assert {"name", "caption", "module"} <= set(listing[0])
     out = _lab("figures", "fig08", "--quick", "--out", str(tmp_path / "f"), "--json", cache=tmp_path)
@@ -44,8 +44,6 @@ def test_figures_json_lists_and_reports_what_it_wrote(tmp_path):
 
 
 def test_bench_json_carries_machine_targets_and_rows(tmp_path):
-    import json
-
     out = _lab("bench", "--quick", "--sections", "batched", "--batches", "4", "--dtypes", "float64",
                "--repeats", "1", "--in-process", "--quiet", "--out", str(tmp_path / "b"), "--json",
                cache=tmp_path)

@@ -22,9 +22,16 @@ its BLAS, backend, dtype, date, git revision) and the load average during every 
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from typing import Callable
 
+from lab.backend import tune_allocator
+from lab.bench import kernel_bench, memory_bench, sweep_bench
 from lab.bench.diagnose import diagnose
 from lab.bench.machine import machine_info
 from lab.bench.report import SECTIONS, Report, Row, check_target
@@ -98,9 +105,7 @@ class BenchConfig:
 def _section_runner(name: str, config: BenchConfig, progress):
     """The zero-argument function that measures section ``name`` under ``config``."""
     if name == "orthogonalization":
-        from lab.bench.kernel_bench import bench_orthogonalization
-
-        return lambda: bench_orthogonalization(
+        return lambda: kernel_bench.bench_orthogonalization(
             config.backend,
             config.sizes,
             config.dtypes,
@@ -110,9 +115,7 @@ def _section_runner(name: str, config: BenchConfig, progress):
             progress=progress,
         )
     if name == "batched":
-        from lab.bench.kernel_bench import bench_batched
-
-        return lambda: bench_batched(
+        return lambda: kernel_bench.bench_batched(
             config.backend,
             config.batches,
             config.small_shape,
@@ -123,9 +126,7 @@ def _section_runner(name: str, config: BenchConfig, progress):
             progress=progress,
         )
     if name == "sweep":
-        from lab.bench.sweep_bench import bench_sweep
-
-        return lambda: bench_sweep(
+        return lambda: sweep_bench.bench_sweep(
             config.backend,
             configs=config.sweep_configs,
             steps=config.sweep_steps,
@@ -135,9 +136,7 @@ def _section_runner(name: str, config: BenchConfig, progress):
             repeats=min(config.repeats, 3),
             progress=progress,
         )
-    from lab.bench.memory_bench import bench_memory
-
-    return lambda: bench_memory(
+    return lambda: memory_bench.bench_memory(
         config.backend,
         steps=config.memory_steps,
         batch=config.memory_batch,
@@ -149,11 +148,6 @@ def _section_runner(name: str, config: BenchConfig, progress):
 
 def _run_section_in_child(name: str, config: BenchConfig, start: float | None) -> list[Row]:
     """Entry point of an isolated section (a fresh interpreter); progress goes to stderr."""
-    import sys
-    import time
-
-    from lab.backend import tune_allocator
-
     def progress(message: str) -> None:
         print(f"[{time.time() - start:7.1f} s] {message}", file=sys.stderr, flush=True)
 
@@ -162,9 +156,6 @@ def _run_section_in_child(name: str, config: BenchConfig, start: float | None) -
 
 
 def _run_isolated(name: str, config: BenchConfig, start: float | None) -> list[Row]:
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(_run_section_in_child, name, config, start).result()
 
@@ -188,8 +179,6 @@ def run_benchmarks(
     process's history and change elementwise costs severalfold (see the sweep's page-fault row).
     ``start`` (a ``time.time()`` value) makes isolated sections print progress to stderr.
     """
-    from lab.backend import tune_allocator
-
     config = config or BenchConfig()
     config.validate()
     tune_allocator()
@@ -218,6 +207,4 @@ def run_benchmarks(
 
 
 def _loadavg():
-    import os
-
     return os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)

@@ -42,9 +42,18 @@ def _limit(ceiling: float, target: str) -> str:
 
 def diagnose(report: Report) -> list[str]:
     """Plain-language findings for the rows of ``report`` (missed targets first)."""
-    out: list[str] = []
     rows = report.rows
-    # -- orthogonalization ----------------------------------------------------------------------
+    return [
+        *_orthogonalization_findings(rows),
+        *_batched_findings(rows),
+        *_sweep_findings(rows),
+        *_memory_findings(rows),
+        *_load_findings(rows, report.machine),
+    ]
+
+
+def _orthogonalization_findings(rows) -> list[str]:
+    out: list[str] = []
     for r in rows:
         if r.section != "orthogonalization" or r.variant != "lab.newton_schulz" or not r.target:
             continue
@@ -65,7 +74,11 @@ def diagnose(report: Report) -> list[str]:
                 f"reference's time): the small r×r products and the elementwise passes run below the GEMM "
                 f"rate here."
             )
-    # -- batched --------------------------------------------------------------------------------
+    return out
+
+
+def _batched_findings(rows) -> list[str]:
+    out: list[str] = []
     for r in rows:
         if r.section != "batched" or r.reference != "python loop":
             continue
@@ -83,7 +96,11 @@ def diagnose(report: Report) -> list[str]:
                 f"{r.ratio_best:.2f}x; ceiling (loop time / raw stacked-matmul time) {ceiling:.2f}x; the "
                 f"batched call takes {vs_chain:.2f}x the raw chain (lab overhead factor)."
             )
-    # -- sweep ----------------------------------------------------------------------------------
+    return out
+
+
+def _sweep_findings(rows) -> list[str]:
+    out: list[str] = []
     speed = next(
         (r for r in rows if r.section == "sweep" and r.reference == "python loop of single runs"), None
     )
@@ -116,16 +133,24 @@ def diagnose(report: Report) -> list[str]:
             "allocator returns each freed multi-MiB temporary to the OS and the next one faults its pages in "
             "again (glibc: raise M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, or reuse buffers)."
         )
-    # -- memory ---------------------------------------------------------------------------------
+    return out
+
+
+def _memory_findings(rows) -> list[str]:
+    out: list[str] = []
     for r in rows:
         if r.section == "memory" and r.met == "no":
             out.append(f"memory — {r.case}: {r.variant} is {r.ratio_best:.3f} (target {r.target}).")
-    # -- load -----------------------------------------------------------------------------------
+    return out
+
+
+def _load_findings(rows, machine) -> list[str]:
+    out: list[str] = []
     loads = [r.load1 for r in rows if isinstance(r.load1, float) and not math.isnan(r.load1)]
     if loads:
         out.append(
             f"machine load (1-min load average) during the measurements: {min(loads):.2f} to "
-            f"{max(loads):.2f} on {report.machine.get('cores', '?')} cores; ratios come from round-robin "
+            f"{max(loads):.2f} on {machine.get('cores', '?')} cores; ratios come from round-robin "
             "samples of the same round."
         )
     return out

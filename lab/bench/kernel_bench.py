@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from lab import orthogonalization
 from lab.backend import asarray, backend_name, get_backend, to_numpy
 from lab.bench.flops import matmul_flops, newton_schulz_flops, newton_schulz_matmul_flops, svd_polar_flops
 from lab.bench.kernels import InPlaceNewtonSchulz, MatmulChain, device_sync
@@ -32,16 +33,13 @@ BATCH_TARGET_VS_LOOP = ">= 10"
 
 
 def lab_newton_schulz() -> Callable:
-    """``lab.newton_schulz`` (imported late: the benchmark module loads without it)."""
-    from lab.orthogonalization import newton_schulz
-
-    return newton_schulz
+    """``lab.newton_schulz``, the default implementation under test."""
+    return orthogonalization.newton_schulz
 
 
 def lab_polar() -> Callable:
-    from lab.orthogonalization import polar
-
-    return polar
+    """``lab.polar``, the default polar factor under test."""
+    return orthogonalization.polar
 
 
 def random_matrix(xp, shape, dtype, seed: int = 0):
@@ -126,104 +124,82 @@ def bench_orthogonalization(
     xp = get_backend(backend)
     ns = newton_schulz or lab_newton_schulz()
     pol = (polar or lab_polar()) if with_polar else None
-    sync = device_sync(xp)
+    timing = dict(repeats=repeats, warmup=warmup, sync=device_sync(xp), budget_s=budget_s)
     rows: list[Row] = []
     for dtype in dtypes:
         for n in sizes:
             for m in (n, n // 2) if n >= 2 else (n,):
                 shape = (n, m)  # n×n and n×n/2 (tall: exercises the transposition)
-                r, c = min(shape), max(shape)
                 if progress:
                     progress(f"orthogonalization {dtype} {shape[0]}x{shape[1]}")
-                G = random_matrix(xp, shape, dtype, seed=n + m)
-                P = random_matrix(xp, (r, c), dtype, seed=1)
-                Q = random_matrix(xp, (c, r), dtype, seed=2)
-                inplace = InPlaceNewtonSchulz(G, NS_STEPS)
-                case = f"NS{NS_STEPS} jordan {shape[0]}x{shape[1]}"
-                timings = measure_interleaved(
-                    {
-                        "matmul": lambda P=P, Q=Q: xp.matmul(P, Q),
-                        "lab": lambda G=G: ns(G, steps=NS_STEPS, coefficients="jordan"),
-                        "inplace": inplace,
-                    },
-                    repeats=repeats,
-                    warmup=warmup,
-                    sync=sync,
-                    budget_s=budget_s,
-                )
-                f_ns = newton_schulz_flops(*shape, NS_STEPS)
-                f_mm = matmul_flops(r, c, r)
-                target = NS_TARGET_VS_MATMUL if n >= NS_TARGET_MIN_N else ""
-                diff = _max_rel_diff(xp, ns(G, steps=NS_STEPS, coefficients="jordan"), inplace())
-                overhead = timings["lab"].best / timings["inplace"].best
-                rows.append(
-                    _row(
-                        "orthogonalization",
-                        case,
-                        "matmul",
-                        xp,
-                        dtype,
-                        (r, c, r),
-                        f_mm,
-                        timings["matmul"],
-                        note=f"({r}x{c})@({c}x{r}), flops 2*{r}*{c}*{r}",
-                    )
-                )
-                rows.append(
-                    _row(
-                        "orthogonalization",
-                        case,
-                        "lab.newton_schulz",
-                        xp,
-                        dtype,
-                        shape,
-                        f_ns,
-                        timings["lab"],
-                        reference="matmul",
-                        ref_timing=timings["matmul"],
-                        ref_work=f_mm,
-                        target=target,
-                        note=f"exact flop count; time = {overhead:.2f}x the in-place iteration",
-                    )
-                )
-                rows.append(
-                    _row(
-                        "orthogonalization",
-                        case,
-                        "in-place NS (reference)",
-                        xp,
-                        dtype,
-                        shape,
-                        f_ns,
-                        timings["inplace"],
-                        reference="matmul",
-                        ref_timing=timings["matmul"],
-                        ref_work=f_mm,
-                        note=f"same iteration, no allocations; max rel. diff to lab {diff:.1e}",
-                    )
-                )
-                if pol is not None:
-                    t_pol = measure(
-                        lambda G=G: pol(G), repeats=polar_repeats, warmup=1, sync=sync, min_sample_s=0.0
-                    )
-                    row = _row(
-                        "orthogonalization",
-                        f"polar {shape[0]}x{shape[1]}",
-                        "lab.polar",
-                        xp,
-                        dtype,
-                        shape,
-                        svd_polar_flops(*shape),
-                        t_pol,
-                        reference="lab.newton_schulz",
-                        ref_timing=timings["lab"],
-                        ref_work=f_ns,
-                        note="nominal SVD flop count (GVL); ratio = polar rate / NS rate; "
-                        f"time = {t_pol.best / timings['lab'].best:.2f}x NS",
-                    )
-                    rows.append(row)
-                del G, P, Q, inplace
+                rows += _orthogonalization_case(xp, ns, pol, dtype, shape, polar_repeats, **timing)
     return rows
+
+
+def _orthogonalization_case(xp, ns, pol, dtype, shape, polar_repeats, *, repeats, warmup, sync, budget_s):
+    """The rows of one shape: matmul, lab.newton_schulz, the in-place iteration and (with ``pol``) polar."""
+    n, m = shape
+    r, c = min(shape), max(shape)
+    G = random_matrix(xp, shape, dtype, seed=n + m)
+    P = random_matrix(xp, (r, c), dtype, seed=1)
+    Q = random_matrix(xp, (c, r), dtype, seed=2)
+    inplace = InPlaceNewtonSchulz(G, NS_STEPS)
+    case = f"NS{NS_STEPS} jordan {shape[0]}x{shape[1]}"
+    timings = measure_interleaved(
+        {
+            "matmul": lambda: xp.matmul(P, Q),
+            "lab": lambda: ns(G, steps=NS_STEPS, coefficients="jordan"),
+            "inplace": inplace,
+        },
+        repeats=repeats,
+        warmup=warmup,
+        sync=sync,
+        budget_s=budget_s,
+    )
+    f_ns = newton_schulz_flops(*shape, NS_STEPS)
+    f_mm = matmul_flops(r, c, r)
+    target = NS_TARGET_VS_MATMUL if n >= NS_TARGET_MIN_N else ""
+    diff = _max_rel_diff(xp, ns(G, steps=NS_STEPS, coefficients="jordan"), inplace())
+    overhead = timings["lab"].best / timings["inplace"].best
+    versus_matmul = dict(reference="matmul", ref_timing=timings["matmul"], ref_work=f_mm)
+    rows = [
+        _row(
+            "orthogonalization", case, "matmul", xp, dtype, (r, c, r), f_mm, timings["matmul"],
+            note=f"({r}x{c})@({c}x{r}), flops 2*{r}*{c}*{r}",
+        ),
+        _row(
+            "orthogonalization", case, "lab.newton_schulz", xp, dtype, shape, f_ns, timings["lab"],
+            target=target, note=f"exact flop count; time = {overhead:.2f}x the in-place iteration",
+            **versus_matmul,
+        ),
+        _row(
+            "orthogonalization", case, "in-place NS (reference)", xp, dtype, shape, f_ns, timings["inplace"],
+            note=f"same iteration, no allocations; max rel. diff to lab {diff:.1e}", **versus_matmul,
+        ),
+    ]  # fmt: skip
+    if pol is not None:
+        rows.append(_polar_row(xp, pol, G, dtype, shape, timings["lab"], f_ns, polar_repeats, sync))
+    return rows
+
+
+def _polar_row(xp, pol, G, dtype, shape, t_ns: Timing, f_ns, polar_repeats, sync) -> Row:
+    """``lab.polar`` on ``G`` against the Newton–Schulz timing ``t_ns`` of the same matrix."""
+    t_pol = measure(lambda: pol(G), repeats=polar_repeats, warmup=1, sync=sync, min_sample_s=0.0)
+    return _row(
+        "orthogonalization",
+        f"polar {shape[0]}x{shape[1]}",
+        "lab.polar",
+        xp,
+        dtype,
+        shape,
+        svd_polar_flops(*shape),
+        t_pol,
+        reference="lab.newton_schulz",
+        ref_timing=t_ns,
+        ref_work=f_ns,
+        note="nominal SVD flop count (GVL); ratio = polar rate / NS rate; "
+        f"time = {t_pol.best / t_ns.best:.2f}x NS",
+    )
 
 
 def bench_batched(
@@ -249,96 +225,70 @@ def bench_batched(
         for B in batches:
             if progress:
                 progress(f"batched {dtype} {B}x{m}x{n}")
-            shape = (B, m, n)
-            G = random_matrix(xp, shape, dtype, seed=B)
-            members = [G[i, ...] for i in range(B)]
-            inplace, chain = InPlaceNewtonSchulz(G, NS_STEPS), MatmulChain(G, NS_STEPS)
-
-            def loop(members=members):
-                for Gi in members:
-                    ns(Gi, steps=NS_STEPS, coefficients="jordan")
-
-            timings = measure_interleaved(
-                {
-                    "chain": chain,
-                    "lab": lambda G=G: ns(G, steps=NS_STEPS, coefficients="jordan"),
-                    "inplace": inplace,
-                },
-                repeats=repeats,
-                warmup=warmup,
-                sync=sync,
-                budget_s=budget_s,
-            )
-            t_loop = measure(loop, repeats=loop_repeats, warmup=1, sync=sync, min_sample_s=0.0)
-            f_ns = B * newton_schulz_flops(m, n, NS_STEPS)
-            f_mm = B * newton_schulz_matmul_flops(m, n, NS_STEPS)
-            case = f"NS{NS_STEPS} jordan B={B} of {m}x{n}"
-            diff = _max_rel_diff(xp, ns(G, steps=NS_STEPS, coefficients="jordan"), inplace())
-            rows += [
-                _row(
-                    "batched",
-                    case,
-                    "stacked matmul chain",
-                    xp,
-                    dtype,
-                    shape,
-                    f_mm,
-                    timings["chain"],
-                    note=f"the {3 * NS_STEPS} NS products alone, out= buffers",
-                ),
-                _row(
-                    "batched",
-                    case,
-                    "lab.newton_schulz",
-                    xp,
-                    dtype,
-                    shape,
-                    f_ns,
-                    timings["lab"],
-                    reference="stacked matmul chain",
-                    ref_timing=timings["chain"],
-                    ref_work=f_mm,
-                    note=f"time = {timings['lab'].best / timings['chain'].best:.2f}x the chain",
-                ),
-                _row(
-                    "batched",
-                    case,
-                    "in-place NS (reference)",
-                    xp,
-                    dtype,
-                    shape,
-                    f_ns,
-                    timings["inplace"],
-                    reference="stacked matmul chain",
-                    ref_timing=timings["chain"],
-                    ref_work=f_mm,
-                    note=f"max rel. diff to lab {diff:.1e}",
-                ),
-                _row(
-                    "batched",
-                    case,
-                    "python loop of lab.newton_schulz",
-                    xp,
-                    dtype,
-                    shape,
-                    f_ns,
-                    t_loop,
-                    note=f"{B} calls on {m}x{n}; {t_loop.best / B * 1e6:.1f} µs per call",
-                ),
-                _row(
-                    "batched",
-                    case,
-                    "lab.newton_schulz",
-                    xp,
-                    dtype,
-                    shape,
-                    f_ns,
-                    timings["lab"],
-                    reference="python loop",
-                    ref_timing=t_loop,
-                    target=BATCH_TARGET_VS_LOOP,
-                    note="speed-up of one batched call over the loop",
-                ),
-            ]
-            del G, members, inplace, chain
+            timings, t_loop, diff = _time_batched(
+                xp, ns, dtype, (B, m, n), repeats=repeats, warmup=warmup, loop_repeats=loop_repeats,
+                budget_s=budget_s, sync=sync,
+            )  # fmt: skip
+            rows += _batched_rows(xp, dtype, (B, m, n), timings, t_loop, diff)
     return rows
+
+
+def _time_batched(xp, ns, dtype, shape, *, repeats, warmup, loop_repeats, budget_s, sync):
+    """Timings of the stacked chain, the batched and in-place calls, and the Python loop over the
+    members: (timings by name, loop timing, max relative difference of lab to the in-place iteration)."""
+    B = shape[0]
+    G = random_matrix(xp, shape, dtype, seed=B)
+    members = [G[i, ...] for i in range(B)]
+    inplace, chain = InPlaceNewtonSchulz(G, NS_STEPS), MatmulChain(G, NS_STEPS)
+
+    def loop():
+        for Gi in members:
+            ns(Gi, steps=NS_STEPS, coefficients="jordan")
+
+    timings = measure_interleaved(
+        {
+            "chain": chain,
+            "lab": lambda: ns(G, steps=NS_STEPS, coefficients="jordan"),
+            "inplace": inplace,
+        },
+        repeats=repeats,
+        warmup=warmup,
+        sync=sync,
+        budget_s=budget_s,
+    )
+    t_loop = measure(loop, repeats=loop_repeats, warmup=1, sync=sync, min_sample_s=0.0)
+    diff = _max_rel_diff(xp, ns(G, steps=NS_STEPS, coefficients="jordan"), inplace())
+    return timings, t_loop, diff
+
+
+def _batched_rows(xp, dtype, shape, timings, t_loop: Timing, diff: float) -> list[Row]:
+    """The five rows of one batch: the chain, lab against it, the in-place iteration, the loop,
+    and the batched call's speed-up over the loop."""
+    B, m, n = shape
+    f_ns = B * newton_schulz_flops(m, n, NS_STEPS)
+    f_mm = B * newton_schulz_matmul_flops(m, n, NS_STEPS)
+    case = f"NS{NS_STEPS} jordan B={B} of {m}x{n}"
+    versus_chain = dict(reference="stacked matmul chain", ref_timing=timings["chain"], ref_work=f_mm)
+    return [
+        _row(
+            "batched", case, "stacked matmul chain", xp, dtype, shape, f_mm, timings["chain"],
+            note=f"the {3 * NS_STEPS} NS products alone, out= buffers",
+        ),
+        _row(
+            "batched", case, "lab.newton_schulz", xp, dtype, shape, f_ns, timings["lab"],
+            note=f"time = {timings['lab'].best / timings['chain'].best:.2f}x the chain", **versus_chain,
+        ),
+        _row(
+            "batched", case, "in-place NS (reference)", xp, dtype, shape, f_ns, timings["inplace"],
+            note=f"max rel. diff to lab {diff:.1e}", **versus_chain,
+        ),
+        _row(
+            "batched", case, "python loop of lab.newton_schulz", xp, dtype, shape, f_ns, t_loop,
+            note=f"{B} calls on {m}x{n}; {t_loop.best / B * 1e6:.1f} µs per call",
+        ),
+        _row(
+            "batched", case, "lab.newton_schulz", xp, dtype, shape, f_ns, timings["lab"],
+            reference="python loop", ref_timing=t_loop, target=BATCH_TARGET_VS_LOOP,
+            note="speed-up of one batched call over the loop",
+        ),
+    ]  # fmt: skip

@@ -17,7 +17,9 @@ API does not have; they exist only for measurement.
 
 from __future__ import annotations
 
-from lab.backend import backend_name
+import numpy
+
+from lab.backend import backend_name, namespace
 
 JORDAN = (3.4445, -4.7750, 2.0315)
 
@@ -26,11 +28,9 @@ def native_module(xp):
     """NumPy or CuPy behind an array-API namespace (None for other backends)."""
     name = backend_name(xp)
     if name == "numpy":
-        import numpy
-
         return numpy
     if name == "cupy":  # pragma: no cover - needs a GPU
-        import cupy
+        import cupy  # lazy: optional dependency (the GPU backend)
 
         return cupy
     return None
@@ -39,7 +39,7 @@ def native_module(xp):
 def device_sync(xp):
     """A function that waits for the device (a no-op on the host)."""
     if backend_name(xp) == "cupy":  # pragma: no cover - needs a GPU
-        import cupy
+        import cupy  # lazy: optional dependency (the GPU backend)
 
         stream = cupy.cuda.get_current_stream()
         return stream.synchronize
@@ -116,6 +116,4 @@ class MatmulChain:
 
 
 def _namespace(x):
-    from lab.backend import namespace
-
     return namespace(x)

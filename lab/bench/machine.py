@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info
 
+from lab.backend import allocator_tuning
 from lab.bench.timing import load1
 from lab.provenance import short_git_revision as git_revision
 
@@ -85,8 +86,6 @@ def allocator_info() -> str:
 
     Recorded because it changes the cost of elementwise temporaries.
     """
-    from lab.backend import allocator_tuning
-
     libc = " ".join(platform.libc_ver()) or "unknown libc"
     tuning = [f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")]
     lab_tuning = allocator_tuning()
@@ -100,7 +99,7 @@ def device_info(backend: str) -> str:
     if backend != "cupy":
         return "host"
     try:  # pragma: no cover - needs a GPU
-        import cupy
+        import cupy  # lazy: optional dependency (the GPU backend)
 
         dev = cupy.cuda.Device()
         props = cupy.cuda.runtime.getDeviceProperties(dev.id)

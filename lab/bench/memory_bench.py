@@ -28,14 +28,14 @@ import numpy as np
 from lab.backend import backend_name, get_backend
 from lab.bench.kernels import device_sync
 from lab.bench.report import Row, check_target
+from lab.bench.sweep_bench import make_problem
+from lab.optimizers import gradient_fn, muon, muon_mvr2
 
 RESIDENT_TARGET = "<= 3"
 GROWTH_TARGET = "<= 1.01"
 
 
 def _make_optimizer(name: str):
-    from lab.optimizers import muon, muon_mvr2
-
     if name == "muon":
         return muon(lr=0.01, beta=0.95, oracle="ns:jordan:5")
     if name == "muon_mvr2":
@@ -52,7 +52,7 @@ class _Tracker:
     def __enter__(self):
         gc.collect()
         if self.device:  # pragma: no cover - needs a GPU
-            import cupy
+            import cupy  # lazy: optional dependency (the GPU backend)
 
             self.pool = cupy.get_default_memory_pool()
             self.pool.free_all_blocks()
@@ -92,9 +92,6 @@ def measure_memory(
     noise_sigma: float = 0.1,
 ) -> dict:
     """Bytes per member: resident after init and after ``steps`` steps, and the peak during them."""
-    from lab.bench.sweep_bench import make_problem
-    from lab.optimizers import gradient_fn
-
     xp = get_backend(backend)
     sync = device_sync(xp)
     problem = make_problem(backend, shape, dtype, noise_sigma)
@@ -156,74 +153,78 @@ def bench_memory(
     progress: Callable[[str], None] | None = None,
 ) -> list[Row]:
     """Rows of peak / resident bytes per member in parameter copies; see the module docstring."""
-    xp = get_backend(backend)
-    name = backend_name(xp)
-    m, n = shape
+    name = backend_name(get_backend(backend))
     rows: list[Row] = []
     for opt in optimizers:
         if progress:
             progress(f"memory {opt} T={steps} and 4T={4 * steps}")
         short = measure_memory(opt, steps, backend=backend, batch=batch, shape=shape, dtype=dtype)
         long = measure_memory(opt, 4 * steps, backend=backend, batch=batch, shape=shape, dtype=dtype)
-        copy = short["param_bytes_per_member"]
-        case = f"{opt}, {batch} runs of {m}x{n}"
-        shp = f"{batch}x{m}x{n}"
-
-        def row(variant, value, case=case, shp=shp, copy=copy, **kw):
-            return Row(
-                "memory",
-                case,
-                variant,
-                name,
-                dtype,
-                shp,
-                work=copy,
-                unit="bytes/member",
-                work_unit="bytes per parameter copy",
-                rate_best=value,
-                rate_median=value,
-                **kw,
-            )
-
-        resident = (long["state_arrays"] + long["params_arrays"]) / copy
-        traced = long["resident_after"] / copy
-        r1 = row(
-            "resident after init (T=0)",
-            short["state_after_init"] + copy,
-            reference="parameter size",
-            ratio_best=(short["state_after_init"] + copy) / copy,
-            ratio_median=(short["state_after_init"] + copy) / copy,
-            note="parameters + optimizer state, traced bytes (tracemalloc)",
-        )
-        r2 = row(
-            f"resident after {4 * steps} steps",
-            resident * copy,
-            reference="parameter size",
-            ratio_best=resident,
-            ratio_median=resident,
-            target=RESIDENT_TARGET,
-            met=check_target(resident, RESIDENT_TARGET),
-            note=f"bytes of the parameter and state arrays (expected 2 copies for Muon, 3 for MVR2); "
-            f"traced (with Python objects): {traced:.3f} copies",
-        )
-        r3 = row(
-            f"peak during {steps} steps",
-            short["peak_transient"],
-            reference="parameter size",
-            ratio_best=short["peak_transient"] / copy,
-            ratio_median=short["peak_transient"] / copy,
-            note="largest working set of one step above what was alive before it",
-        )
-        growth = long["peak_transient"] / short["peak_transient"]
-        r4 = row(
-            f"peak during {4 * steps} steps",
-            long["peak_transient"],
-            reference=f"peak during {steps} steps",
-            ratio_best=growth,
-            ratio_median=growth,
-            target=GROWTH_TARGET,
-            met=check_target(growth, GROWTH_TARGET),
-            note="no per-step growth: peak(4T) / peak(T)",
-        )
-        rows += [r1, r2, r3, r4]
+        rows += _memory_rows(opt, short, long, steps, batch, shape, dtype, name)
     return rows
+
+
+def _memory_rows(opt, short: dict, long: dict, steps, batch, shape, dtype, name) -> list[Row]:
+    """Resident bytes after init and after 4T steps, peaks over T and 4T steps, in parameter copies."""
+    m, n = shape
+    copy = short["param_bytes_per_member"]
+    case = f"{opt}, {batch} runs of {m}x{n}"
+    shp = f"{batch}x{m}x{n}"
+
+    def row(variant, value, **kw):
+        return Row(
+            "memory",
+            case,
+            variant,
+            name,
+            dtype,
+            shp,
+            work=copy,
+            unit="bytes/member",
+            work_unit="bytes per parameter copy",
+            rate_best=value,
+            rate_median=value,
+            **kw,
+        )
+
+    resident = (long["state_arrays"] + long["params_arrays"]) / copy
+    traced = long["resident_after"] / copy
+    r1 = row(
+        "resident after init (T=0)",
+        short["state_after_init"] + copy,
+        reference="parameter size",
+        ratio_best=(short["state_after_init"] + copy) / copy,
+        ratio_median=(short["state_after_init"] + copy) / copy,
+        note="parameters + optimizer state, traced bytes (tracemalloc)",
+    )
+    r2 = row(
+        f"resident after {4 * steps} steps",
+        resident * copy,
+        reference="parameter size",
+        ratio_best=resident,
+        ratio_median=resident,
+        target=RESIDENT_TARGET,
+        met=check_target(resident, RESIDENT_TARGET),
+        note=f"bytes of the parameter and state arrays (expected 2 copies for Muon, 3 for MVR2); "
+        f"traced (with Python objects): {traced:.3f} copies",
+    )
+    r3 = row(
+        f"peak during {steps} steps",
+        short["peak_transient"],
+        reference="parameter size",
+        ratio_best=short["peak_transient"] / copy,
+        ratio_median=short["peak_transient"] / copy,
+        note="largest working set of one step above what was alive before it",
+    )
+    growth = long["peak_transient"] / short["peak_transient"]
+    r4 = row(
+        f"peak during {4 * steps} steps",
+        long["peak_transient"],
+        reference=f"peak during {steps} steps",
+        ratio_best=growth,
+        ratio_median=growth,
+        target=GROWTH_TARGET,
+        met=check_target(growth, GROWTH_TARGET),
+        note="no per-step growth: peak(4T) / peak(T)",
+    )
+    return [r1, r2, r3, r4]

@@ -101,7 +101,7 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         csv_path, md_path = out / "bench.csv", out / "bench.md"
         write_csv(self, csv_path)
-        from lab.bench.plots import plot_report  # matplotlib: kept out of the CLI's start-up
+        from lab.bench.plots import plot_report  # lazy: matplotlib costs ~1 s of the CLI's start-up
 
         pictures = plot_report(self, out)
         links = "".join(f"\n![{p.stem}]({p.name})\n" for p in pictures)

@@ -23,7 +23,8 @@ one seed per configuration.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,6 +32,14 @@ from lab.backend import backend_name, get_backend, to_numpy
 from lab.bench.kernels import MatmulChain, device_sync, native_module
 from lab.bench.report import Row, check_target
 from lab.bench.timing import Timing, load1, measure_interleaved
+from lab.optimizers import gradient_fn, muon
+from lab.runner import run
+from problems.quadratic import KroneckerQuadratic
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - non-POSIX: no page-fault counts
+    resource = None
 
 SWEEP_TARGET_VS_LOOP = ">= 10"
 OUTSIDE_MATMUL_TARGET = "< 0.30"
@@ -46,16 +55,13 @@ def sweep_grid(configs: int):
 
 
 def make_problem(backend: str, shape, dtype: str, noise_sigma: float = 0.0):
-    from problems.quadratic import KroneckerQuadratic
-
+    """The benchmark's Kronecker quadratic (L = 1, μ = 0.01), with Gaussian noise when ``noise_sigma`` > 0."""
     m, n = shape
     problem = KroneckerQuadratic(m=m, n=n, L=1.0, mu=0.01, seed=0, backend=backend, dtype=dtype)
     return problem.with_noise("gaussian", sigma=noise_sigma) if noise_sigma > 0 else problem
 
 
 def _optimizer(lr, beta):
-    from lab.optimizers import muon
-
     return muon(lr=lr, beta=beta, oracle=NS_ORACLE)
 
 
@@ -68,8 +74,6 @@ class MuonRun:
     """A batch of Muon runs advanced step by step (the optimizer's pure init/step interface)."""
 
     def __init__(self, problem, lr, beta, seeds, stochastic: bool):
-        from lab.optimizers import gradient_fn
-
         self.problem, self.stochastic, self._gradient_fn = problem, stochastic, gradient_fn
         self.opt = _optimizer(lr, beta)
         self.rng = problem.make_rng(seeds, "bench-sweep")
@@ -93,11 +97,11 @@ def minor_faults() -> int:
     Fresh multi-MiB temporaries that the C allocator maps and unmaps each time fault in every
     4 KiB page on first touch; the count per step shows whether that cost is being paid.
     """
+    if resource is None:  # pragma: no cover - non-POSIX
+        return 0
     try:
-        import resource
-
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
-    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+    except OSError:  # pragma: no cover
         return 0
 
 
@@ -106,8 +110,6 @@ def _timed_run(problem, optimizer, steps, seeds, stochastic, segment, sync):
 
     Returns (result, seconds per step of each segment, minor page faults per step).
     """
-    from lab.runner import run
-
     stamps = []
 
     def tick(t):
@@ -144,55 +146,110 @@ def bench_sweep(
 ) -> list[Row]:
     """Batched Muon sweep against a Python loop of the same runs; see the module docstring."""
     xp = get_backend(backend)
-    sync = device_sync(xp)
-    problem = make_problem(backend, shape, dtype, noise_sigma)
     stochastic = noise_sigma > 0
-    lr, beta = sweep_grid(configs)
-    seeds = np.arange(configs)
     m, n = shape
-    name = backend_name(xp)
-    case = f"Muon {configs} configs x {steps} steps, {m}x{n} quadratic" + (" (noisy)" if stochastic else "")
-    rows: list[Row] = []
-
-    # -- batched run ---------------------------------------------------------------------------
+    noisy = " (noisy)" if stochastic else ""
+    sweep = _Sweep(
+        xp=xp,
+        sync=device_sync(xp),
+        problem=make_problem(backend, shape, dtype, noise_sigma),
+        stochastic=stochastic,
+        grid=sweep_grid(configs),
+        seeds=np.arange(configs),
+        steps=steps,
+        shape=shape,
+        dtype=dtype,
+        case=f"Muon {configs} configs x {steps} steps, {m}x{n} quadratic" + noisy,
+    )
     if progress:
         progress(f"sweep batched {configs} x {steps} steps")
-    segment = max(1, steps // 20)
+    result, t_batched, batched_row = _batched(sweep)
+    loop_row = _loop(sweep, result, loop_runs, progress)
+    rows = [batched_row, loop_row, _speed_up(sweep, t_batched, loop_row, batched_row.load1)]
+    if progress:
+        progress("sweep cost decomposition")
+    lr, beta = sweep.grid
+    bare = MuonRun(sweep.problem, _hyper(xp, lr, dtype), _hyper(xp, beta, dtype), sweep.seeds, stochastic)
+    bare.run(3, sweep.sync)  # past the first steps (momentum starts at zero)
+    decomposition = _decomposition(
+        xp, sweep.problem, bare, sweep.case, configs, shape, dtype, repeats, sweep.sync
+    )
+    rows += decomposition
+    rows.append(_runner_overhead(sweep, t_batched, decomposition[0], batched_row.load1))
+    return rows
+
+
+@dataclass
+class _Sweep:
+    """What every part of the sweep section measures on: the problem, the grid and the row labels."""
+
+    xp: Any
+    sync: Callable[[], None]
+    problem: Any
+    stochastic: bool
+    grid: tuple[np.ndarray, np.ndarray]  # (lr, beta), one value per configuration
+    seeds: np.ndarray
+    steps: int
+    shape: tuple[int, int]
+    dtype: str
+    case: str
+
+    @property
+    def configs(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def name(self) -> str:
+        return backend_name(self.xp)
+
+    @property
+    def batch_shape(self) -> str:
+        return f"{self.configs}x{self.shape[0]}x{self.shape[1]}"
+
+
+def _batched(sweep: _Sweep):
+    """One batched ``lab.runner.run`` of every configuration: (result, per-step timing, row)."""
+    lr, beta = sweep.grid
+    segment = max(1, sweep.steps // 20)
     load0 = load1()
     result, seg, faults_per_step = _timed_run(
-        problem,
-        _optimizer(_hyper(xp, lr, dtype), _hyper(xp, beta, dtype)),
-        steps,
-        seeds,
-        stochastic,
+        sweep.problem,
+        _optimizer(_hyper(sweep.xp, lr, sweep.dtype), _hyper(sweep.xp, beta, sweep.dtype)),
+        sweep.steps,
+        sweep.seeds,
+        sweep.stochastic,
         segment,
-        sync,
+        sweep.sync,
     )
     t_batched = _timing(seg, load0)
-    rows.append(
-        Row(
-            "sweep",
-            case,
-            "batched lab.runner.run",
-            name,
-            dtype,
-            f"{configs}x{m}x{n}",
-            work=configs,
-            work_unit="member-steps per step",
-            time_best_s=t_batched.best,
-            time_median_s=t_batched.median,
-            rate_best=configs / t_batched.best,
-            rate_median=configs / t_batched.median,
-            unit="member-steps/s",
-            repeats=len(seg),
-            number=segment,
-            load1=round(t_batched.load, 2),
-            note=f"time per step (segments of {segment} steps); whole run {result.wall_time:.1f} s; "
-            f"{faults_per_step:.0f} minor page faults per step",
-        )
+    row = Row(
+        "sweep",
+        sweep.case,
+        "batched lab.runner.run",
+        sweep.name,
+        sweep.dtype,
+        sweep.batch_shape,
+        work=sweep.configs,
+        work_unit="member-steps per step",
+        time_best_s=t_batched.best,
+        time_median_s=t_batched.median,
+        rate_best=sweep.configs / t_batched.best,
+        rate_median=sweep.configs / t_batched.median,
+        unit="member-steps/s",
+        repeats=len(seg),
+        number=segment,
+        load1=round(t_batched.load, 2),
+        note=f"time per step (segments of {segment} steps); whole run {result.wall_time:.1f} s; "
+        f"{faults_per_step:.0f} minor page faults per step",
     )
+    return result, t_batched, row
 
-    # -- loop of the same runs -----------------------------------------------------------------
+
+def _loop(sweep: _Sweep, result, loop_runs: int, progress) -> Row:
+    """``loop_runs`` evenly spaced configurations run one at a time, their final iterates compared
+    with the batched members of ``result``."""
+    configs, steps = sweep.configs, sweep.steps
+    lr, beta = sweep.grid
     idx = np.unique(np.linspace(0, configs - 1, min(loop_runs, configs)).round().astype(int))
     if progress:
         progress(f"sweep loop {len(idx)} runs x {steps} steps")
@@ -200,23 +257,24 @@ def bench_sweep(
     final = to_numpy(result.final_params[0])
     for i in idx:
         one, _, _ = _timed_run(
-            problem,
+            sweep.problem,
             _optimizer(float(lr[i]), float(beta[i])),
             steps,
-            seeds[i : i + 1],
-            stochastic,
+            sweep.seeds[i : i + 1],
+            sweep.stochastic,
             steps,
-            sync,
+            sweep.sync,
         )
         per_step.append(one.wall_time / steps)
         max_diff = max(max_diff, float(np.max(np.abs(to_numpy(one.final_params[0])[0] - final[i]))))
     t_loop = _timing(per_step, load0)
-    loop_row = Row(
+    m, n = sweep.shape
+    return Row(
         "sweep",
-        case,
+        sweep.case,
         "python loop of single runs",
-        name,
-        dtype,
+        sweep.name,
+        sweep.dtype,
         f"1x{m}x{n}",
         work=1,
         work_unit="member-steps per step",
@@ -232,84 +290,61 @@ def bench_sweep(
         f"loop of all runs ~{configs * steps * t_loop.median:.0f} s; max |X_loop - X_batched| "
         f"= {max_diff:.1e}",
     )
-    rows.append(loop_row)
+
+
+def _speed_up(sweep: _Sweep, t_batched: Timing, loop_row: Row, load: float) -> Row:
+    """Optimizer steps per second of the batched run over those of the loop (the target)."""
     speed = Row(
         "sweep",
-        case,
+        sweep.case,
         "batched lab.runner.run",
-        name,
-        dtype,
-        f"{configs}x{m}x{n}",
-        work=configs,
+        sweep.name,
+        sweep.dtype,
+        sweep.batch_shape,
+        work=sweep.configs,
         work_unit="member-steps per step",
         time_best_s=t_batched.best,
         time_median_s=t_batched.median,
-        rate_best=configs / t_batched.best,
-        rate_median=configs / t_batched.median,
+        rate_best=sweep.configs / t_batched.best,
+        rate_median=sweep.configs / t_batched.median,
         unit="member-steps/s",
         reference="python loop of single runs",
         target=SWEEP_TARGET_VS_LOOP,
-        load1=rows[0].load1,
+        load1=load,
         note="optimizer steps per second, batched / loop",
     )
     speed.ratio_best = speed.rate_best / loop_row.rate_best
     speed.ratio_median = speed.rate_median / loop_row.rate_median
     speed.met = check_target(speed.ratio_best, speed.target)
-    rows.append(speed)
+    return speed
 
-    # -- cost decomposition ----------------------------------------------------------------------
-    if progress:
-        progress("sweep cost decomposition")
-    bare = MuonRun(problem, _hyper(xp, lr, dtype), _hyper(xp, beta, dtype), seeds, stochastic)
-    bare.run(3, sync)  # past the first steps (momentum starts at zero)
-    decomposition = _decomposition(xp, problem, bare, case, configs, shape, dtype, repeats, sync)
-    step_row = decomposition[0]
-    rows += decomposition
-    overhead = Row(
+
+def _runner_overhead(sweep: _Sweep, t_batched: Timing, step_row: Row, load: float) -> Row:
+    """A runner step over a bare optimizer step (what ``lab.runner.run`` adds)."""
+    return Row(
         "sweep",
-        case,
+        sweep.case,
         "runner step / bare optimizer step",
-        name,
-        dtype,
-        f"{configs}x{m}x{n}",
+        sweep.name,
+        sweep.dtype,
+        sweep.batch_shape,
         time_best_s=t_batched.best,
         time_median_s=t_batched.median,
         reference="batched Muon step",
         ratio_best=t_batched.best / step_row.time_best_s,
         ratio_median=t_batched.median / step_row.time_median_s,
-        load1=rows[0].load1,
+        load1=load,
         note="what lab.runner.run adds per step (loss for the divergence check, checkpoint "
         "metrics); measured in different rounds",
     )
-    rows.append(overhead)
-    return rows
 
 
 def _decomposition(xp, problem, run: MuonRun, case, configs, shape, dtype, repeats, sync) -> list[Row]:
-    mod = native_module(xp)
-    m, n = shape
-    M = next(s for s in run.state.transforms if hasattr(s, "momentum")).momentum[0]
-    chain = MatmulChain(M, steps=5)
-    P, Q = problem.P, problem.Q
-    D = run.X[0] - problem.X_star
-    T1 = mod.empty_like(D)
-    T2 = mod.empty_like(D)
-
-    def grad_matmuls():
-        mod.matmul(P, D, out=T1)
-        mod.matmul(T1, Q, out=T2)
-
-    faults, count = minor_faults(), run.state.count
-    timings = measure_interleaved(
-        {"step": run.step, "ns": chain, "grad": grad_matmuls},
-        repeats=repeats,
-        warmup=1,
-        min_sample_s=0.2,
-        sync=sync,
-    )
-    # the NS chain and the gradient products write into preallocated buffers: the faults are the steps'
-    faults_per_step = (minor_faults() - faults) / max(1, run.state.count - count)
+    """One batched Muon step against its NS products alone and its gradient products alone
+    (round-robin), the share of the step outside them, and the page faults per step."""
+    timings, faults_per_step = _time_step_parts(xp, problem, run, repeats, sync)
     t_step, t_ns, t_grad = timings["step"], timings["ns"], timings["grad"]
+    m, n = shape
     name, shp = backend_name(xp), f"{configs}x{m}x{n}"
     rows = []
     for key, variant, note in (
@@ -342,27 +377,7 @@ def _decomposition(xp, problem, run: MuonRun, case, configs, shape, dtype, repea
             row.ratio_median = t.median / t_ns.median
             row.note += "; ratio = step time / NS-matmul time"
         rows.append(row)
-    outside_best = 1.0 - (t_ns.best + t_grad.best) / t_step.best
-    outside_median = 1.0 - (t_ns.median + t_grad.median) / t_step.median
-    rows.append(
-        Row(
-            "sweep",
-            case,
-            "share of step outside matmuls",
-            name,
-            dtype,
-            shp,
-            time_best_s=t_step.best - t_ns.best - t_grad.best,
-            time_median_s=t_step.median - t_ns.median - t_grad.median,
-            reference="batched Muon step",
-            ratio_best=outside_best,
-            ratio_median=outside_median,
-            target=OUTSIDE_MATMUL_TARGET,
-            met=check_target(outside_best, OUTSIDE_MATMUL_TARGET),
-            load1=round(t_step.load, 2),
-            note="1 - (NS matmuls + gradient matmuls) / step",
-        )
-    )
+    rows.append(_outside_matmuls(case, name, dtype, shp, t_step, t_ns, t_grad))
     rows.append(
         Row(
             "sweep",
@@ -380,3 +395,54 @@ def _decomposition(xp, problem, run: MuonRun, case, configs, shape, dtype, repea
         )
     )
     return rows
+
+
+def _time_step_parts(xp, problem, run: MuonRun, repeats, sync) -> tuple[dict[str, Timing], float]:
+    """Round-robin timings of a Muon step ("step"), its 3·5 NS products ("ns") and the gradient's
+    two products ("grad") on preallocated buffers; and the minor page faults per timed step."""
+    mod = native_module(xp)
+    M = next(s for s in run.state.transforms if hasattr(s, "momentum")).momentum[0]
+    chain = MatmulChain(M, steps=5)
+    P, Q = problem.P, problem.Q
+    D = run.X[0] - problem.X_star
+    T1 = mod.empty_like(D)
+    T2 = mod.empty_like(D)
+
+    def grad_matmuls():
+        mod.matmul(P, D, out=T1)
+        mod.matmul(T1, Q, out=T2)
+
+    faults, count = minor_faults(), run.state.count
+    timings = measure_interleaved(
+        {"step": run.step, "ns": chain, "grad": grad_matmuls},
+        repeats=repeats,
+        warmup=1,
+        min_sample_s=0.2,
+        sync=sync,
+    )
+    # the NS chain and the gradient products write into preallocated buffers: the faults are the steps'
+    faults_per_step = (minor_faults() - faults) / max(1, run.state.count - count)
+    return timings, faults_per_step
+
+
+def _outside_matmuls(case, name, dtype, shp, t_step: Timing, t_ns: Timing, t_grad: Timing) -> Row:
+    """The share of a step outside its NS and gradient products (the target)."""
+    outside_best = 1.0 - (t_ns.best + t_grad.best) / t_step.best
+    outside_median = 1.0 - (t_ns.median + t_grad.median) / t_step.median
+    return Row(
+        "sweep",
+        case,
+        "share of step outside matmuls",
+        name,
+        dtype,
+        shp,
+        time_best_s=t_step.best - t_ns.best - t_grad.best,
+        time_median_s=t_step.median - t_ns.median - t_grad.median,
+        reference="batched Muon step",
+        ratio_best=outside_best,
+        ratio_median=outside_median,
+        target=OUTSIDE_MATMUL_TARGET,
+        met=check_target(outside_best, OUTSIDE_MATMUL_TARGET),
+        load1=round(t_step.load, 2),
+        note="1 - (NS matmuls + gradient matmuls) / step",
+    )

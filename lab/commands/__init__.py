@@ -9,6 +9,9 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from lab.preflight import check_cache_dir, session_n_jobs, session_scheduler
+from lab.sweeps import execution
+
 
 def add_execution_options(parser: argparse.ArgumentParser) -> None:
     """``--n-jobs`` and ``--scheduler``: where the sweeps of this command run (lab.sweeps.execution)."""
@@ -34,9 +37,6 @@ def run_with_execution(args: argparse.Namespace, body: Callable[[argparse.Namesp
     ``--scheduler``/``$LAB_SCHEDULER`` valid, and the scheduler reachable; otherwise the error is
     printed with the parameter's name and the exit status is 2.
     """
-    from lab.preflight import check_cache_dir, session_n_jobs, session_scheduler
-    from lab.sweeps import execution
-
     try:
         check_cache_dir()
         n_jobs = session_n_jobs(args.n_jobs)

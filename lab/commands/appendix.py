@@ -13,10 +13,14 @@ import json
 import sys
 from pathlib import Path
 
+from lab.checks import load_all
+from lab.preflight import writable_dir
+from lab.report.paths import DEFAULT_FIGURES, DEFAULT_OUT
+from lab.verdicts import DEFAULT_VERDICTS
+from lab.verdicts import load_legacy_rows as load_verdicts
+
 
 def register(subparsers) -> None:
-    from lab.appendix import DEFAULT_FIGURES, DEFAULT_OUT, DEFAULT_VERDICTS
-
     parser = subparsers.add_parser(
         "appendix",
         help="write the LaTeX appendix (theorems, verdicts, figures) into build/appendix/",
@@ -43,9 +47,6 @@ def register(subparsers) -> None:
 
 def missing_verdicts(path: Path) -> list[str]:
     """What the verdicts file lacks: no file, or the registered checks with no row in it."""
-    from lab.appendix import load_verdicts
-    from lab.checks import load_all
-
     try:
         rows = load_verdicts(path)
     except ValueError:
@@ -69,8 +70,7 @@ def missing_verdicts(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab.appendix import DEFAULT_VERDICTS, build_appendix, load_verdicts
-    from lab.preflight import writable_dir
+    from lab.report.build import build_appendix  # lazy: sympy and the figures add ~1 s to the CLI start-up
 
     # Usage errors, before anything is written: a verdicts file named but absent or unreadable, an
     # output folder that cannot be created.  (The default verdicts file may be absent: the appendix

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from lab.bench import BenchConfig, run_benchmarks
 from lab.bench.report import SECTIONS
 
 DESCRIPTION = """\
@@ -111,8 +112,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab.bench import BenchConfig, run_benchmarks
-
     changes = {"backend": args.backend, "sections": tuple(args.sections)}
     for name in ("dtypes", "sizes", "batches"):
         if getattr(args, name):

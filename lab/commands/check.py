@@ -31,8 +31,12 @@ from pathlib import Path
 import lab.verdicts as verdicts_file
 from lab.cache import default_cache_dir
 from lab.claims.ids import check_id as claim_id
+from lab.claims.registry import CHECKS, MUTATIONS, ledger, load_all, run_checks, select
 from lab.commands import add_execution_options, run_with_execution
+from lab.preflight import writable_dir
 from lab.results import recording
+from lab.stats import Verdict, _jsonable, chance_flags
+from lab.verdicts import DEFAULT_VERDICTS
 
 log = logging.getLogger("lab.check")
 
@@ -46,8 +50,6 @@ EXIT_CODES = {
 
 
 def register(subparsers) -> None:
-    from lab.claims.registry import MUTATIONS
-
     parser = subparsers.add_parser(
         "check",
         help="run the bound, rate and trend checks; print verdicts",
@@ -115,7 +117,7 @@ def _short_source(text: str) -> str:
 
 def _theorem_tightness(v, agg) -> float | None:
     """The largest ratio found for the theorems this verdict measures (lab.tightness), or None."""
-    from lab.tightness import attribute
+    from lab.tightness import attribute  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
 
     found = [agg[t].ratio for t in attribute(v) if t in agg and agg[t].ratio is not None]
     return max(found) if found else None
@@ -123,7 +125,7 @@ def _theorem_tightness(v, agg) -> float | None:
 
 def table(verdicts) -> str:
     """A plain-text table of verdicts (one line each); "tightness" is the theorem's largest ratio."""
-    from lab.tightness import from_verdicts
+    from lab.tightness import from_verdicts  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
 
     verdicts = list(verdicts)
     agg = from_verdicts(verdicts)
@@ -153,145 +155,197 @@ def table(verdicts) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def _run(args: argparse.Namespace) -> int:
-    from lab import tightness
-    from lab.appendix import DEFAULT_VERDICTS
-    from lab.claims.registry import CHECKS, ledger, load_all, run_checks, select
-    from lab.stats import Verdict, _jsonable, chance_flags
-
-    load_all()
+def _chosen_checks(args: argparse.Namespace) -> list | None:
+    """The checks ``--quick``/``--only``/``--mutation`` select; None after printing a usage error."""
     try:
         chosen = select(quick=args.quick, only=args.only)
     except ValueError as exc:
         print(f"lab check: {exc}", file=sys.stderr)
-        return 2
+        return None
     if args.mutation is not None:
         chosen = [c for c in chosen if args.mutation in c.mutations]
         if not chosen:
             print(f"lab check: no selected check declares mutation {args.mutation!r}", file=sys.stderr)
-            return 2
-    if not args.no_write and args.mutation is None and not args.list:
-        from lab.preflight import writable_dir
+            return None
+    return chosen
 
+
+def _outputs_usable(args: argparse.Namespace) -> bool:
+    """Whether the verdicts file and the --export folder can be written (else a usage error is printed)."""
+    if not args.no_write and args.mutation is None and not args.list:
         try:
             writable_dir((args.out or DEFAULT_VERDICTS).parent, "--out")
         except ValueError as exc:
             print(f"lab check: error: {exc}", file=sys.stderr)
-            return 2
+            return False
     if args.export is not None and not args.list:
-        from lab.preflight import writable_dir
-
         try:
-            import pandas  # noqa: F401  - optional: the 'data' extra
-            import pyarrow  # noqa: F401
+            import pandas  # noqa: F401  # lazy: optional, the 'data' extra (and 1 s of start-up)
+            import pyarrow  # noqa: F401  # lazy: optional, the 'data' extra
         except ImportError as exc:
             print(f"lab check: --export needs pandas and pyarrow (pip install -e '.[data]'): {exc}",
                   file=sys.stderr)
-            return 2
+            return False
         try:
             writable_dir(args.export, "--export")
         except ValueError as exc:
             print(f"lab check: error: {exc}", file=sys.stderr)
-            return 2
+            return False
+    return True
+
+
+def _print_list(chosen) -> None:
+    for c in chosen:
+        flag = "quick" if c.quick else "full "
+        old = ",".join(c.aliases) or "-"
+        print(f"{c.id:26s} {old:26s} {c.source}  {flag}  {c.experiment or '-':26s} {c.claim}")
+
+
+def _progress(c) -> None:
+    log.warning("[lab check] %s ...", c.id)
+
+
+def _announce_ledger(args: argparse.Namespace, chosen) -> None:
+    print(
+        f"lab check --ledger: running {len(chosen)} checks ({'quick' if args.quick else 'full'} "
+        f"configuration) to fill the ledger; finished sweeps are loaded from the cache in "
+        f"{default_cache_dir()} (cold, the full configuration takes several minutes; --quick runs "
+        "the CI subset)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _run_chosen(args: argparse.Namespace, chosen) -> tuple[list, bool, list]:
+    """Run the chosen checks: (verdicts, whether an expectation broke, the experiments recorded)."""
+    with recording() as experiments:
+        verdicts = run_checks(quick=args.quick, checks=chosen, progress=_progress)
+    # A lab bound or predicted trend that is violated is a failure; an empirical claim of a paper
+    # measured on the lab's analogue (Check.empirical) is reported, whichever way it comes out.
+    failed = any(c.problems([v for v in verdicts if v.details.get("check") == c.id]) for c in chosen)
+    return verdicts, failed, experiments
+
+
+def _run_mutation(args: argparse.Namespace, chosen) -> tuple[list, bool]:
+    """Run the chosen checks against the planted bug: (verdicts, whether a check missed it)."""
+    verdicts, failed = [], False
+    for c in chosen:
+        _progress(c)
+        try:
+            got = c.run(quick=args.quick, mutation=args.mutation)
+            caught = c.caught(c.run(quick=args.quick), got)
+        except Exception as exc:  # noqa: BLE001 - reported as an error row, exit 3
+            got, caught = [_error_verdict(c, exc)], False
+        failed |= not caught
+        verdicts += [
+            Verdict(
+                **{
+                    **{f: getattr(v, f) for f in v.__dataclass_fields__},
+                    "claim": f"{v.claim} [{args.mutation}]",
+                    "details": {**v.details, "mutation": args.mutation, "caught": caught},
+                }
+            )
+            for v in got
+        ]
+    return verdicts, failed
+
+
+def _print_json(verdicts, tight) -> None:
+    from lab import tightness  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
+
+    agg = tightness.from_verdicts(verdicts)
+    doc = verdicts_file.document(verdicts, tightness=tight)
+    for row, v in zip(doc["rows"], verdicts, strict=True):
+        row["theorems"] = tightness.attribute(v)
+        row["tightness"] = _jsonable(_theorem_tightness(v, agg))
+    print(verdicts_file.dumps(doc), end="")
+
+
+def _print_ledger(verdicts, tight) -> None:
+    from lab import tightness  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
+
+    rows = ledger(verdicts)
+    width = max(len(r["claim"]) for r in rows)
+    for r in rows:
+        exps = ",".join(r["experiments"]) or "-"
+        counts = f"({r['verdicts']})" if r["verdicts"] else ""
+        t = tight.get(r["claim"])
+        ratio = f"{_fmt(t['ratio'])} {t['method']}" if t and t["ratio"] is not None else "-"
+        head = f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {ratio:16s}"
+        print(f"{head} {exps:34s}  {r['statement']}")
+        if t and t["reason"]:
+            print(f"{'':<{width}}  tightness < {tightness.GOAL}: {t['reason']}")
+
+
+def _print_table(verdicts, chosen, tight) -> None:
+    from lab import tightness  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
+
+    print(table(verdicts))
+    counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
+    counts["error"] = sum(v.verdict == "error" for v in verdicts)
+    print(
+        f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
+        + ", ".join(f"{n} {k}" for k, n in counts.items())
+    )
+    n_stat, expected = chance_flags(verdicts)
+    print(
+        f"at level 95% (99.9% for one-sided limits), {expected:.2f} of the {n_stat} statistical verdicts "
+        "would be flagged by chance in expectation (0 of the others: exact comparisons)"
+    )
+    print(tightness.summary(tight))
+
+
+def _write_verdicts(args: argparse.Namespace, chosen, verdicts, tight) -> None:
+    """The verdicts file (merged with an earlier one under --only) and its two pictures."""
+    from lab.verdict_plot import plot_verdicts  # lazy: matplotlib costs 1 s of the CLI's start-up
+
+    path = args.out or DEFAULT_VERDICTS
+    rows, kept = [v.as_row() for v in verdicts], 0
+    if args.only:
+        rows, kept = merge_rows(path, rows, {c.id for c in chosen})
+    path = verdicts_file.write_verdicts(rows, path, tightness=tight)
+    pictures = plot_verdicts(verdicts_file.load_verdicts(path), path.parent)
+    note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
+    shown = f"; pictures {', '.join(p.name for p in pictures)}" if pictures else ""
+    print(f"verdicts written to {path}{note}{shown}", file=sys.stderr)
+
+
+def _export(args: argparse.Namespace, chosen, verdicts, experiments) -> None:
+    claims: dict[str, set[str]] = {}
+    for c in chosen:
+        if c.experiment:
+            claims.setdefault(c.experiment, set()).update(c.theorems or (c.id,))
+    written = verdicts_file.export(args.export, verdicts, experiments, claims=claims)
+    print(f"exported {', '.join(str(p) for p in written)}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lab import tightness  # lazy: sympy (through bounds) adds ~0.8 s to the CLI start-up
+
+    load_all()
+    chosen = _chosen_checks(args)
+    if chosen is None or not _outputs_usable(args):
+        return 2
     if args.list:
-        for c in chosen:
-            flag = "quick" if c.quick else "full "
-            old = ",".join(c.aliases) or "-"
-            print(f"{c.id:26s} {old:26s} {c.source}  {flag}  {c.experiment or '-':26s} {c.claim}")
+        _print_list(chosen)
         return 0
-
-    def progress(c):
-        log.warning("[lab check] %s ...", c.id)
-
     if args.ledger:
-        print(
-            f"lab check --ledger: running {len(chosen)} checks ({'quick' if args.quick else 'full'} "
-            f"configuration) to fill the ledger; finished sweeps are loaded from the cache in "
-            f"{default_cache_dir()} (cold, the full configuration takes several minutes; --quick runs "
-            "the CI subset)",
-            file=sys.stderr,
-            flush=True,
-        )
+        _announce_ledger(args, chosen)
     if args.mutation is None:
-        with recording() as experiments:
-            verdicts = run_checks(quick=args.quick, checks=chosen, progress=progress)
-        # A lab bound or predicted trend that is violated is a failure; an empirical claim of a paper
-        # measured on the lab's analogue (Check.empirical) is reported, whichever way it comes out.
-        failed = any(c.problems([v for v in verdicts if v.details.get("check") == c.id]) for c in chosen)
+        verdicts, failed, experiments = _run_chosen(args, chosen)
     else:
-        verdicts, failed = [], False
-        for c in chosen:
-            progress(c)
-            try:
-                got = c.run(quick=args.quick, mutation=args.mutation)
-                caught = c.caught(c.run(quick=args.quick), got)
-            except Exception as exc:  # noqa: BLE001 - reported as an error row, exit 3
-                got, caught = [_error_verdict(c, exc)], False
-            failed |= not caught
-            verdicts += [
-                Verdict(
-                    **{
-                        **{f: getattr(v, f) for f in v.__dataclass_fields__},
-                        "claim": f"{v.claim} [{args.mutation}]",
-                        "details": {**v.details, "mutation": args.mutation, "caught": caught},
-                    }
-                )
-                for v in got
-            ]
-
+        verdicts, failed = _run_mutation(args, chosen)
     tight = tightness.records(verdicts)
     if args.json:
-        agg = tightness.from_verdicts(verdicts)
-        doc = verdicts_file.document(verdicts, tightness=tight)
-        for row, v in zip(doc["rows"], verdicts, strict=True):
-            row["theorems"] = tightness.attribute(v)
-            row["tightness"] = _jsonable(_theorem_tightness(v, agg))
-        print(verdicts_file.dumps(doc), end="")
+        _print_json(verdicts, tight)
     elif args.ledger:
-        rows = ledger(verdicts)
-        width = max(len(r["claim"]) for r in rows)
-        for r in rows:
-            exps = ",".join(r["experiments"]) or "-"
-            counts = f"({r['verdicts']})" if r["verdicts"] else ""
-            t = tight.get(r["claim"])
-            ratio = f"{_fmt(t['ratio'])} {t['method']}" if t and t["ratio"] is not None else "-"
-            head = f"{r['claim']:<{width}}  {r['verdict']:12s} {counts:28s} {ratio:16s}"
-            print(f"{head} {exps:34s}  {r['statement']}")
-            if t and t["reason"]:
-                print(f"{'':<{width}}  tightness < {tightness.GOAL}: {t['reason']}")
+        _print_ledger(verdicts, tight)
     else:
-        print(table(verdicts))
-        counts = {k: sum(v.verdict == k for v in verdicts) for k in ("holds", "violated", "inconclusive")}
-        counts["error"] = sum(v.verdict == "error" for v in verdicts)
-        print(
-            f"\n{len(verdicts)} verdicts from {len(chosen)} of {len(CHECKS)} checks: "
-            + ", ".join(f"{n} {k}" for k, n in counts.items())
-        )
-        n_stat, expected = chance_flags(verdicts)
-        print(
-            f"at level 95% (99.9% for one-sided limits), {expected:.2f} of the {n_stat} statistical verdicts "
-            "would be flagged by chance in expectation (0 of the others: exact comparisons)"
-        )
-        print(tightness.summary(tight))
+        _print_table(verdicts, chosen, tight)
     if not args.no_write and args.mutation is None:
-        path = args.out or DEFAULT_VERDICTS
-        rows, kept = [v.as_row() for v in verdicts], 0
-        if args.only:
-            rows, kept = merge_rows(path, rows, {c.id for c in chosen})
-        path = verdicts_file.write_verdicts(rows, path, tightness=tight)
-        from lab.verdict_plot import plot_verdicts  # matplotlib: kept out of the CLI's start-up
-
-        pictures = plot_verdicts(verdicts_file.load_verdicts(path), path.parent)
-        note = f" (kept {kept} rows of other checks from the earlier file)" if kept else ""
-        shown = f"; pictures {', '.join(p.name for p in pictures)}" if pictures else ""
-        print(f"verdicts written to {path}{note}{shown}", file=sys.stderr)
+        _write_verdicts(args, chosen, verdicts, tight)
     if args.export is not None and args.mutation is None:
-        claims: dict[str, set[str]] = {}
-        for c in chosen:
-            if c.experiment:
-                claims.setdefault(c.experiment, set()).update(c.theorems or (c.id,))
-        written = verdicts_file.export(args.export, verdicts, experiments, claims=claims)
-        print(f"exported {', '.join(str(p) for p in written)}", file=sys.stderr)
+        _export(args, chosen, verdicts, experiments)
     errors = [v.claim for v in verdicts if v.verdict == "error"]
     if errors:
         print(f"lab check: {len(errors)} experiment(s) raised: {', '.join(errors)}", file=sys.stderr)
@@ -300,8 +354,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _error_verdict(c, exc: Exception):
-    from lab.stats import Verdict
-
     return Verdict(
         claim=c.id,
         source=c.source,
@@ -330,8 +382,6 @@ def merge_rows(path, rows: list[dict], ran: set[str]) -> tuple[list[dict], int]:
     that ran are replaced by ``rows``.  Returns (merged rows, number kept).  An unreadable file
     is replaced (its error is printed).
     """
-    from lab.claims.registry import CHECKS
-
     try:
         old = verdicts_file.load_verdicts(path) or []
     except ValueError as exc:

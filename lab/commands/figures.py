@@ -15,6 +15,8 @@ import json
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from lab.commands import add_execution_options, run_with_execution
 from lab.preflight import writable_dir
 
@@ -41,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from figures.registry import OUT_DIR, build, discover, resolve
+    from figures.registry import OUT_DIR, build, discover, resolve  # lazy: figures import the experiments
 
     registry = discover()
     if args.list and args.json:
@@ -67,8 +69,6 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"lab figures: error: {exc}", file=sys.stderr)
         return 2
-
-    from tqdm import tqdm
 
     results, failed = [], []
     bar = tqdm(specs, unit="figure", disable=args.no_progress or args.json, file=sys.stderr, leave=False)

@@ -19,6 +19,9 @@ import json
 import sys
 import time
 
+from lab.checks import CHECKS, load_all
+from lab.mutants import MUTANTS, get_mutant, run_mutant, run_mutants, score
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -68,9 +71,6 @@ def _table(report: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lab.checks import CHECKS, load_all
-    from lab.mutants import MUTANTS, get_mutant, run_mutant, run_mutants, score
-
     try:
         chosen = [get_mutant(n) for n in args.only] if args.only else list(MUTANTS.values())
     except ValueError as exc:

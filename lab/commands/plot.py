@@ -18,6 +18,7 @@ import argparse
 import csv
 import math
 import sys
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         for m in chosen:
             curves[setting][m][r["member"]].append((_float(r["step"]), _float(r[m])))
 
-    from matplotlib.figure import Figure  # kept out of the CLI's start-up
+    from matplotlib.figure import Figure  # lazy: matplotlib costs ~1 s of the CLI's start-up
 
     ncols = min(3, len(chosen))
     nrows = math.ceil(len(chosen) / ncols)
@@ -151,8 +152,6 @@ class _quiet_nan:
     """Silence the all-NaN-slice warning of nanquantile (a step no member reached)."""
 
     def __enter__(self):
-        import warnings
-
         self._catch = warnings.catch_warnings()
         self._catch.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)

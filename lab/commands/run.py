@@ -17,6 +17,7 @@ from pathlib import Path
 
 import problems
 from lab.plugins import PluginError, add_plugin_option
+from lab.runner import DEFAULT_RECORD, RECORD_GROUPS
 
 DESCRIPTION = """\
 Run an optimizer on a problem for a batch of seeds (and, with --sweep, the outer product of
@@ -72,14 +73,22 @@ RUN_KEYS = (
 
 
 def register(subparsers) -> None:
-    from lab.runner import DEFAULT_RECORD, RECORD_GROUPS
-
     p = subparsers.add_parser(
         "run",
         help="run one optimizer configuration over a batch of seeds; write CSV + npz",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_problem_options(p)
+    _add_optimizer_options(p)
+    _add_run_options(p)
+    _add_array_options(p)
+    _add_output_options(p)
+    p.set_defaults(func=main)
+
+
+def _add_problem_options(p: argparse.ArgumentParser) -> None:
+    """The configuration file, the problem and its noise model."""
     p.add_argument(
         "config",
         nargs="?",
@@ -103,6 +112,10 @@ def register(subparsers) -> None:
         metavar="KEY=VALUE",
         help="a noise-model parameter (repeatable), e.g. sigma=0.1",
     )
+
+
+def _add_optimizer_options(p: argparse.ArgumentParser) -> None:
+    """The optimizer, its options and the swept hyperparameters."""
     p.add_argument(
         "--optimizer", metavar="NAME", help="registered optimizer name (lab.optimizers.OPTIMIZERS)"
     )
@@ -120,6 +133,10 @@ def register(subparsers) -> None:
         metavar="KEY=[V1,V2,...]",
         help="sweep a hyperparameter: the batch is the outer product seeds x values (repeatable)",
     )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """Steps, seeds, what is recorded, and when members stop."""
     p.add_argument("--steps", type=int, help="number of steps T (default 1000)")
     p.add_argument("--seeds", metavar="LIST", help="seeds, e.g. 0,1,2 or 0-9 (default 0)")
     p.add_argument("--num-seeds", type=int, metavar="N", help="seeds 0..N-1 (instead of --seeds)")
@@ -148,10 +165,18 @@ def register(subparsers) -> None:
     p.add_argument(
         "--gtol", type=float, metavar="X", help="members whose final ||grad f||_F <= X get status 'converged'"
     )
+
+
+def _add_array_options(p: argparse.ArgumentParser) -> None:
+    """The array backend and the floating dtype."""
     p.add_argument(
         "--backend", choices=("numpy", "cupy", "array_api_strict"), help="array backend (default numpy)"
     )
     p.add_argument("--dtype", choices=("float64", "float32"), help="floating dtype (default float64)")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    """Where results go, resuming, memory limits and --list."""
     p.add_argument(
         "--out",
         type=Path,
@@ -184,7 +209,6 @@ def register(subparsers) -> None:
         "--list", action="store_true", help="list the registered problems and optimizers, then exit"
     )
     add_plugin_option(p)
-    p.set_defaults(func=main)
 
 
 # ------------------------------------------------------------------------------------------- parsing
