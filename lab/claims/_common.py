@@ -18,6 +18,19 @@ def point_rng(points) -> RNG:
     return RNG(np.asarray([p["key"] for p in points], dtype=np.uint64))
 
 
+def interval_direction(lo_first, hi_first, lo_last, hi_last) -> str | None:
+    """"up" when the last interval lies entirely above the first, "down" when entirely below, else None.
+
+    Disjoint intervals are the lab's rule for a measured trend (e.g. two bootstrap intervals of an
+    optimal step); overlapping intervals, or a NaN end, decide nothing.
+    """
+    if lo_last > hi_first:
+        return "up"
+    if hi_last < lo_first:
+        return "down"
+    return None
+
+
 def named_sweep(compute, grid, name, mutation, cache, key_axes=("seed",), chunk_size=100_000):
     """:func:`lab.sweeps.run_sweep` under ``name``, with a separate cache entry per planted bug.
 

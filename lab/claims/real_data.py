@@ -41,6 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from lab.cache import Cache
 from lab.checks import check
+from lab.claims._common import interval_direction
 from lab.experiments import Experiment, check_options, experiment, get_experiment
 from lab.orthogonalization import newton_schulz, ns_delta, polar
 from lab.stats import Verdict, argmin_with_uncertainty
@@ -327,15 +328,6 @@ SOURCE_S1 = "S1 empirical (NanoGPT), here on real data: MLP on scikit-learn digi
 N_BOOT = 2000
 
 
-def _direction(first, last) -> str | None:
-    """'up' if last's interval lies above first's, 'down' if below, None if they overlap."""
-    if last.lo > first.hi:
-        return "up"
-    if last.hi < first.lo:
-        return "down"
-    return None
-
-
 def coupling_optima(exp) -> list[dict]:
     """Per oracle: the optimal lr (at the best β) and β (at the best lr), each with its interval."""
     lr, beta = np.asarray(exp.meta["lr"]), np.asarray(exp.meta["beta"])
@@ -374,7 +366,7 @@ def s1_real_coupling(*, quick: bool, mutation: str | None = None):
         idx = {k_of[o]: o for o in range(len(opt)) if preset_of[o] == preset}
         first, last = opt[idx[ks[0]]], opt[idx[ks[-1]]]
         for name, label in (("lr", "lr"), ("alpha", "beta")):
-            direction = _direction(first[name], last[name])
+            direction = interval_direction(first[name].lo, first[name].hi, last[name].lo, last[name].hi)
             trend = "increasing" if (predicted == "up") == (label == "lr") else "decreasing"
             verdict = (
                 "inconclusive" if direction is None else ("holds" if direction == predicted else "violated")

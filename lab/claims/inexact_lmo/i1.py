@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from lab.checks import check
-from lab.claims._common import columns, named_sweep, point_rng
+from lab.claims._common import columns, interval_direction, named_sweep, point_rng
 from lab.claims.inexact_lmo._shared import (
     IDENTITY_TOL,
     KINDS,
@@ -390,11 +390,8 @@ def _direction(small: Argmin, large: Argmin) -> str:
     """'holds' if the optimum at the larger error is significantly smaller, 'violated' if larger."""
     if small.at_boundary or large.at_boundary:
         return "inconclusive"
-    if large.hi < small.lo:
-        return "holds"
-    if large.lo > small.hi:
-        return "violated"
-    return "inconclusive"
+    moved = interval_direction(small.lo, small.hi, large.lo, large.hi)
+    return {"down": "holds", "up": "violated"}.get(moved, "inconclusive")
 
 
 def _row(claim, problem, label_small, label_large, small, large, **details):

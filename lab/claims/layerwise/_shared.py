@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import problems
+from lab.claims._common import interval_direction
 from lab.claims.mutations import mutate
 from lab.experiments import check_options
 from lab.stats import BoundRatio
@@ -99,9 +100,10 @@ _PROBLEM = "layerwise_quartic (6x4 spectral quartic c=0.01 + 5x3 Frobenius quart
 
 def _direction(lo_a, hi_a, lo_b, hi_b, expected: int) -> str:
     """Verdict for "b > a" (expected = +1) or "b < a" (−1) from two intervals."""
-    if expected > 0:
-        return "holds" if lo_b > hi_a else "violated" if hi_b < lo_a else "inconclusive"
-    return "holds" if hi_b < lo_a else "violated" if lo_b > hi_a else "inconclusive"
+    moved = interval_direction(lo_a, hi_a, lo_b, hi_b)
+    if moved is None:
+        return "inconclusive"
+    return "holds" if (moved == "up") == (expected > 0) else "violated"
 
 
 def _ratio(measured, bound, points=None) -> BoundRatio:

@@ -55,7 +55,7 @@ import bounds
 import problems
 from bounds import symbols as S
 from lab.checks import check
-from lab.claims._common import columns, point_rng
+from lab.claims._common import columns, interval_direction, point_rng
 from lab.claims.variance_reduction._shared import _constants, checkpoints
 from lab.experiments import Experiment, check_options, engine_code, experiment, get_experiment
 from lab.optimizers import muon_mvr1, muon_mvr2
@@ -452,7 +452,7 @@ def _step_shift_row(ex, problem, mutation):
     k = ax["kind"].index("expand")
     opt = [argmin_with_uncertainty(ax["eta"], avg[k, j].T, rng=0) for j in range(len(ax["delta"]))]
     first, last = opt[0], opt[-1]
-    direction = "down" if last.hi < first.lo else "up" if last.lo > first.hi else None
+    direction = interval_direction(first.lo, first.hi, last.lo, last.hi)
     theory = ex.theoretical["eta_opt"]
     predicted_dir = "down" if theory[-1] < theory[0] else "up"
     if mutation == "wrong_exponent":
