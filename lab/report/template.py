@@ -150,6 +150,7 @@ it each theorem with its check results, and the tables at the end every verdict.
 
 
 def figure_captions() -> dict[str, str]:
+    """{figure name: caption} of the registered figures (empty when a figure module fails to load)."""
     try:
         return {name: spec.caption for name, spec in discover().items()}
     except Exception:  # a broken figure module must not stop the appendix; names are captions then
