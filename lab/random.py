@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+import lab.backend as backend
 from lab.backend import namespace
 
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -51,8 +52,6 @@ def derive_key(*axes: Any) -> int:
 
 def derive_keys(seeds, *axes: Any, xp=None):
     """Keys for a 1-D sequence of integer seeds, each combined with the shared ``axes``."""
-    import lab.backend as backend
-
     xp = xp or backend.get_backend()
     base = derive_key(*axes)
     vals = [_mix_int(base ^ _mix_int(int(s) * _GOLDEN + 1)) for s in np.asarray(seeds).ravel()]

@@ -54,7 +54,7 @@ Metrics (record groups; the names are the keys of ``RunResult.metrics`` and the 
   (s_i‖M_i‖_* + λ⟨M_i, X_i⟩) with s_i = step_i/η and M the gradient-sign momentum.
   Convention: at checkpoint k the recorded M is the estimator of the step that *produced* X_k's
   successor (M_{k+1} paired with X_k), so H here is a diagnostic; the S3.L2 check pairs M_t with
-  X_t itself (lab/experiments/s3.py).
+  X_t itself (lab/claims/weight_decay/constraint.py).
 * ``running`` (evaluated at **every** step, one full gradient and dual norm per step):
   ``grad_dual_min``, ``grad_fro_min`` (running minima over X_0…X_k) and ``grad_dual_avg`` =
   Σ_{t<k} η_t‖∇f(X_t)‖_* / Σ_{t<k} η_t (the η-weighted average of the bounds; NaN at k = 0).

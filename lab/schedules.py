@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from lab.backend import backend_name, namespace, to_numpy
+from lab.serialize import jsonable
 
 __all__ = [
     "Schedule",
@@ -135,8 +136,6 @@ class Schedule:
         return False
 
     def describe(self) -> dict:
-        from problems.base import jsonable
-
         return {"kind": self.kind, **jsonable(self._params)}
 
     def __repr__(self) -> str:

@@ -49,7 +49,7 @@ import lab.tight_families
 import problems
 from lab.cache import Cache, code_version
 from lab.checks import load_all
-from lab.claims.ids import canonical_claim
+from lab.claim_ids import canonical_claim
 from lab.stats import _jsonable
 
 __all__ = [

@@ -17,7 +17,7 @@ not JSON text).
 :func:`load_verdicts` also reads the first schema (``muon-lab.verdicts/1``: ``bound`` and
 ``measured`` mixed strings and numbers, ``details`` as JSON text) and returns rows of the
 second, so older files keep working; claims and checks named by old ids (``S1-I1[avg]``) are read
-under the current ones (``S1.I1[avg]``, :mod:`lab.claims.ids`).
+under the current ones (``S1.I1[avg]``, :mod:`lab.claim_ids`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.claims.ids import canonical_claim, check_id
+from lab.claim_ids import canonical_claim, check_id
 from lab.provenance import results_provenance as provenance
 from lab.results import long_table
 from lab.serialize import jsonable

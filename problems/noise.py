@@ -362,7 +362,7 @@ def __getattr__(name):
     if name in ("NoisyProblem", "attach_noise"):
         # lazy: problems.base imports this module (the noise models), so importing it back at
         # module level would be the base <-> noise cycle; the old path is kept for callers.
-        from problems import base
+        from problems import base  # lazy: see the comment above
 
         return getattr(base, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

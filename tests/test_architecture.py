@@ -45,6 +45,11 @@ LAYERS = (
             "lab.thresholds",
             "lab.preflight",
             "lab.runbatch",
+            "lab.run_result",  # RunResult (the runner's output record)
+            "lab.run_files",  # RunResult on disk
+            "lab.serialize",  # the one JSON normaliser
+            "lab.plugins",  # entry points and --plugin modules
+            "lab.claim_ids",  # the claim-id table (data; verdict documents translate old ids with it)
             "lab.torch*",  # the adapter to torch.optim
             "problems*",
             "bounds*",
@@ -76,100 +81,10 @@ LAYERS = (
     ),
 )
 
-_CLAIMS = "claims (experiments/checks)"
-_REPORT = "report/CLI/bench"
-#: rule -> module (or file, for "docs") -> the part of issue 14 that owns the finding.
-IN_PROGRESS: dict[str, dict[str, str]] = {
-    "layers": {},
-    "lazy": {
-        **dict.fromkeys(
-            (
-                "lab.checks",
-                "lab.checks.s1",
-                "lab.checks.s1_layerwise",
-                "lab.checks.s1_trends",
-                "lab.checks.s2",
-                "lab.checks.s2_extensions",
-                "lab.checks.s2_schedules",
-                "lab.checks.s3_sharp",
-                "lab.experiments.conformance",
-                "lab.experiments.real",
-                "lab.experiments.s1",
-                "lab.experiments.s1_alpha",
-                "lab.experiments.s1_layerwise",
-                "lab.experiments.s1_ns",
-                "lab.experiments.s1_scaling",
-                "lab.experiments.s2",
-                "lab.experiments.s2_extensions",
-                "lab.experiments.s2_schedules",
-                "lab.experiments.s3",
-                "lab.experiments.s3_sharp",
-                "lab.experiments.s4",
-                "lab.experiments.s4_models",
-                "lab.experiments.x_mvr",
-                "lab.experiments.x_wd",
-            ),
-            _CLAIMS,
-        ),
-        **dict.fromkeys(
-            (
-                "lab.appendix",
-                "lab.bench",
-                "lab.bench.kernel_bench",
-                "lab.bench.kernels",
-                "lab.bench.machine",
-                "lab.bench.memory_bench",
-                "lab.bench.report",
-                "lab.bench.sweep_bench",
-                "lab.cli",
-                "lab.commands",
-                "lab.commands.appendix",
-                "lab.commands.bench",
-                "lab.commands.bounds",
-                "lab.commands.check",
-                "lab.commands.figures",
-                "lab.commands.mutate",
-                "lab.commands.problems",
-                "lab.commands.run",
-                "lab.commands.tight",
-            ),
-            _REPORT,
-        ),
-        **dict.fromkeys(
-            (
-                "figures.fig01_newton_schulz",
-                "figures.fig02_s1_bound",
-                "figures.fig03_s1_coupling",
-                "figures.fig04_teacher_student",
-                "figures.fig05_layerwise",
-                "figures.fig06_s2_rates",
-                "figures.fig07_s3_constraint",
-                "figures.fig08_s4_flattening",
-                "figures.fig09_torch_parity",
-                "figures.fig09_x_mvr_inexact",
-                "figures.fig10_real_coupling",
-                "figures.fig10b_real_delta",
-                "figures.fig10c_real_s2",
-            ),
-            "figures",
-        ),
-        **dict.fromkeys(("lab.optimizers.base", "lab.optimizers.gluon", "lab.optimizers.muon"), "optimizers"),
-        **dict.fromkeys(
-            ("lab.random", "lab.runner", "lab.schedules", "lab.verdicts"), "runner/sweeps/stats/cache"
-        ),
-        **dict.fromkeys(
-            ("problems._util", "problems.base", "problems.estimate", "problems.probes", "problems.quadratic"),
-            "problems",
-        ),
-    },
-    "docs": {
-        "lab/checks/__init__.py": _CLAIMS + ": names tests/test_checks_mutations.py and s1_i1_deterministic",
-        "lab/experiments/__init__.py": _CLAIMS + ": names the experiment s1_i1_deterministic",
-        "lab/experiments/s1_ns.py": _CLAIMS + ": names bounds.evaluate (Theorem.evaluate)",
-        "lab/experiments/s3.py": _CLAIMS + ": names problems.constrained_least_squares (a problem name)",
-        "lab/experiments/s4_models.py": _CLAIMS + ": names bounds.evaluate (Theorem.evaluate)",
-    },
-}
+#: rule -> module (or file, for "docs") -> why the finding is tolerated for now.  Empty: every rule
+#: is strict.  A part of the code under reconstruction may be listed here (an ``xfail``) while it is
+#: changed; the stale-entry test makes sure the list does not outlive it.
+IN_PROGRESS: dict[str, dict[str, str]] = {"layers": {}, "lazy": {}, "docs": {}}
 
 #: Paths the docs name on purpose that are not files of the repository: path -> what they are.
 NOT_REPOSITORY_PATHS = {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.claims.ids import EXPERIMENT_IDS
+from lab.claim_ids import EXPERIMENT_IDS
 from lab.experiments import load_all
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import pytest
 
 import bounds
 from lab.claims import registry
-from lab.claims.ids import CHECK_IDS, EXPERIMENT_IDS, ROW_IDS, canonical_claim, check_id
+from lab.claim_ids import CHECK_IDS, EXPERIMENT_IDS, ROW_IDS, canonical_claim, check_id
 from lab.claims.registry import (
     CHECKS,
     EXPERIMENTS,

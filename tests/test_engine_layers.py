@@ -63,7 +63,7 @@ def _defined(name: str) -> list[str]:
 
 
 def test_one_polar_one_json_normaliser_one_git_revision():
-    # lab/experiments/conformance.py keeps its own _polar on purpose (an independent reference),
+    # lab/claims/conformance/engine.py keeps its own _polar on purpose (an independent reference),
     # so only the public name is counted.
     assert _defined("polar") == ["lab/orthogonalization.py"]
     assert _defined("jsonable") == ["lab/serialize.py"]

@@ -16,7 +16,7 @@ spectral error ‖NS_k(G) − polar(G)‖_op comes from :func:`lab.orthogonaliza
 
 ``s1_ns_recursion``
     measured: ``e`` (rows, 9, r) the errors 1 − x_k,i for k = 0..8; ``delta_op`` (rows, 9).
-    theoretical: nothing precomputed — the check evaluates the theorem itself (``bounds.evaluate``)
+    theoretical: nothing precomputed — the check evaluates the theorem itself (``Theorem.evaluate``)
     on the measured e_{k−1} (one-step identity) and iterated from e₀ (k-fold map), so that a mutated
     theorem is evaluated exactly the way the real one is.
 

@@ -1,6 +1,6 @@
 """The claims registry: every experiment and every check, registered under the claim's id.
 
-A claim's id is the theorem's id (``S1.I1``, :mod:`lab.claims.ids`).  Its experiment measures and
+A claim's id is the theorem's id (``S1.I1``, :mod:`lab.claim_ids`).  Its experiment measures and
 pairs each measurement with its theoretical value (PEPit's ``(measured, theoretical)`` contract);
 its check turns that result into :class:`lab.stats.Verdict` records ("holds" / "violated" /
 "inconclusive"), comparing the measurement with a bound computed from the problem's *certified*
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import bounds
-from lab.claims.ids import (
+from lab.claim_ids import (
     CHECK_IDS,
     EXPERIMENT_IDS,
     add_alias,
@@ -100,7 +100,7 @@ MUTATIONS = {
 #: earlier layout while they exist.
 CLAIM_PACKAGES = ("lab.claims", "lab.checks", "lab.experiments")
 #: Modules of those packages that register nothing.
-NOT_CLAIMS = frozenset({"lab.claims.registry", "lab.claims.ids"})
+NOT_CLAIMS = frozenset({"lab.claims.registry", "lab.claim_ids"})
 
 _ID_PATTERN = re.compile(r"[A-Za-z_]\w*(\.\w+)*")
 
@@ -237,7 +237,7 @@ def check_options(quick, mutation=None, allowed=(None,), *, options=None, name="
 class Check:
     """One registered check.
 
-    id : the claim id, e.g. "S1.I1" (:mod:`lab.claims.ids`; old spellings are its :attr:`aliases`).
+    id : the claim id, e.g. "S1.I1" (:mod:`lab.claim_ids`; old spellings are its :attr:`aliases`).
     claim : what is claimed, in plain text: rendered from the theorems when it checks theorems
         (:func:`claim_text`), else the check's own sentence.
     source : "S1" … "S4" (a key of :data:`SOURCES`).

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import lab.verdicts as verdicts_file
 from lab.cache import default_cache_dir
-from lab.claims.ids import check_id as claim_id
+from lab.claim_ids import check_id as claim_id
 from lab.claims.registry import CHECKS, MUTATIONS, ledger, load_all, run_checks, select
 from lab.commands import add_execution_options, run_with_execution
 from lab.preflight import writable_dir

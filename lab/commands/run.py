@@ -15,9 +15,22 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+import numpy as np
+
 import problems
+from lab.cache import Cache, atomic_write_bytes, config_hash
+from lab.optimizers import OPTIMIZERS, make_optimizer
 from lab.plugins import PluginError, add_plugin_option
-from lab.runner import DEFAULT_RECORD, RECORD_GROUPS
+from lab.runbatch import (
+    check_memory,
+    chunk_bounds,
+    count_members,
+    default_chunk_members,
+    estimate,
+    memory_limit,
+    run_chunks,
+)
+from lab.runner import DEFAULT_RECORD, RECORD_GROUPS, _block_norms, _resolve_checkpoints, batch_grid
 
 DESCRIPTION = """\
 Run an optimizer on a problem for a batch of seeds (and, with --sweep, the outer product of
@@ -332,11 +345,7 @@ def build(cfg: dict):
 def _plan(cfg: dict) -> dict:
     """The pieces of a run: problem, optimizer (all members), ``make_chunk(slice)`` (the optimizer
     of a slice of the members), steps, the flat seed array, the runner's keyword arguments, out."""
-    import numpy as np
 
-    import problems
-    from lab.optimizers import make_optimizer
-    from lab.runner import batch_grid
 
     run = dict(cfg["run"])
     pcfg = dict(cfg["problem"])
@@ -439,8 +448,6 @@ def _problem_defaults(name: str, ocfg: dict, problem) -> None:
 
 
 def _list() -> int:
-    import problems
-    from lab.optimizers import OPTIMIZERS
 
     print("problems:  " + " ".join(sorted(problems.REGISTRY)))
     print("noise:     " + " ".join(sorted(problems.NOISE_REGISTRY)))
@@ -453,7 +460,6 @@ class _UsageError(ValueError):
 
 
 def _run_id(cfg: dict) -> str:
-    from lab.cache import config_hash
 
     body = {k: v for k, v in cfg.items() if k != "run"}
     body["run"] = {k: v for k, v in cfg["run"].items() if k != "out"}
@@ -516,9 +522,6 @@ def _check_output(out: Path, run_id: str, args) -> dict | None:
 
 def _estimate_before_build(cfg: dict, max_memory) -> None:
     """The memory guard before anything is allocated (the problem is not built yet)."""
-    import problems
-    from lab.runbatch import check_memory, count_members, estimate
-    from lab.runner import DEFAULT_RECORD
 
     name = cfg["problem"].get("name")
     params = dict(problems.parameters(name)) if name in problems.REGISTRY else {}
@@ -553,9 +556,6 @@ def main(args) -> int:
         return 2
     if args.list:
         return _list()
-    from lab.cache import Cache, atomic_write_bytes
-    from lab.runbatch import check_memory, default_chunk_members, estimate, memory_limit
-    from lab.runner import DEFAULT_RECORD
 
     try:
         if args.force and args.resume:
@@ -615,7 +615,6 @@ def main(args) -> int:
 
 
 def _execute(args, plan, out, run_id, chunk, cache, config, resume, atomic_write_bytes) -> int:
-    from lab.runbatch import chunk_bounds, run_chunks
 
     csv_path, npz_path, partial = _paths(out)
     problem, seeds, steps = plan["problem"], plan["seeds"], plan["steps"]
@@ -669,7 +668,6 @@ def _execute(args, plan, out, run_id, chunk, cache, config, resume, atomic_write
 
 
 def _itemsize(problem) -> int:
-    import numpy as np
 
     try:
         return int(np.dtype(problem.dtype).itemsize)
@@ -679,7 +677,6 @@ def _itemsize(problem) -> int:
 
 def run_config(problem, optimizer, steps: int, kwargs: dict, members: int) -> dict:
     """``RunResult.config`` of a one-batch run of all members, without running it."""
-    from lab.runner import DEFAULT_RECORD, _block_norms, _resolve_checkpoints
 
     checkpoints = kwargs["checkpoints"]
     ckpts = _resolve_checkpoints(checkpoints, steps)

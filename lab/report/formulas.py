@@ -41,7 +41,7 @@ def _chunk_kind(core: str) -> str:
     if re.fullmatch(r"(S[1-4]|X)(\.[A-Za-z0-9_]+)+", core.strip("()[]")):
         return "prose"  # a theorem id (S1.lemma_a), not a formula
     if re.fullmatch(r"[A-Za-z]{2,}(_[A-Za-z]{2,})+|[a-z][a-z0-9]*(\.[A-Za-z_0-9]+)+", core):
-        return "code"  # a code name: constrained_least_squares, lab.experiments.s3
+        return "code"  # a code name: constrained_least_squares, lab.claims.weight_decay
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{2,}(/[A-Za-z][A-Za-z0-9-]{2,})+", core.strip("()")):
         return "prose"  # Muon/MVR1, owner/repository: words, not a quotient
     if re.fullmatch(r"_*[A-Za-z]{2,}_*", core.strip("⦃⦄")) and core not in _GREEK_NAMES:

@@ -124,7 +124,7 @@ def s4_spectral_model(
 
     measured: ``muon_bisect``, ``gd_bisect`` per row; ``muon_f_below``, ``gd_f_below`` (rows, len(FACTORS))
     the loss at η = c·guaranteed; ``f0`` the loss at W.  theoretical: ``muon_guaranteed`` 2‖G‖_*/L_op,
-    ``gd_guaranteed`` 2 srank/L_op (``bounds.evaluate``; L_op × 0.8 under "understate_constant").
+    ``gd_guaranteed`` 2 srank/L_op (``Theorem.evaluate``; L_op × 0.8 under "understate_constant").
     """
     if options:
         raise ValueError(f"unknown options {sorted(options)}; s4_spectral_model takes quick, cache, mutation")

@@ -18,7 +18,7 @@ Experiments (all deterministic gradients, batched over η, λ and seeds; one pro
     (S3.L1.radius) with the measured running maximum of ‖O_τ‖_op.
 ``s3_constrained``
     The same runs: F(X_t) − F_c against the constrained optimum F_c(s/λ) computed independently
-    (FISTA with singular-value clipping, ``problems.constrained_least_squares``), the stationarity
+    (FISTA with singular-value clipping, the problem ``constrained_least_squares``), the stationarity
     S(X_t) = ‖∇F‖_* + λ⟨∇F, X⟩ (s = 1), and λ‖X_T‖_op/s.  Theory (convexity, exact): for X in the
     ball 0 ≤ F(X) − F_c ≤ S(X)/λ (the Frank–Wolfe gap dominates the primal gap).
 ``s3_frank_wolfe``
