@@ -19,10 +19,10 @@ from lab.verdicts import DEFAULT_VERDICTS, OUTCOMES, load_legacy_rows, save_verd
 
 def _verdicts() -> list[Verdict]:
     return [
-        Verdict(claim="S1-I1[a]", source="S1", problem="p", bound=1.0, measured=0.5, verdict="holds",
-                worst_ratio=0.5, details={"check": "S1-I1"}),
-        Verdict(claim="S2-N1[b]", source="S2", problem="q", bound="a formula", measured=float("inf"),
-                verdict="violated", details={"check": "S2-N1"}),
+        Verdict(claim="S1.I1[a]", source="S1", problem="p", bound=1.0, measured=0.5, verdict="holds",
+                worst_ratio=0.5, details={"check": "S1.I1"}),
+        Verdict(claim="S2.N1[b]", source="S2", problem="q", bound="a formula", measured=float("inf"),
+                verdict="violated", details={"check": "S2.N1"}),
     ]  # fmt: skip
 
 
@@ -31,7 +31,7 @@ def test_saved_verdicts_load_in_the_tables_shape(tmp_path):
     rows = load_legacy_rows(path)
     assert [r["claim"] for r in rows] == [v.claim for v in _verdicts()]
     assert all(isinstance(r["details"], str) for r in rows)  # JSON text, as the first schema had it
-    assert [json.loads(r["details"])["check"] for r in rows] == ["S1-I1", "S2-N1"]
+    assert [json.loads(r["details"])["check"] for r in rows] == ["S1.I1", "S2.N1"]
     assert rows[1]["bound"] == "a formula" and rows[1]["verdict"] == "violated"
     assert load_legacy_rows(tmp_path / "absent.json") is None
 
@@ -70,4 +70,4 @@ def test_the_appendix_reads_a_saved_file(tmp_path):
     out, figures = tmp_path / "out", tmp_path / "no-figures"
     result = build_appendix(out, verdicts=path, figures_dir=figures, catalog={}, pdf=False)
     verdicts_table = (result.out_dir / "tables" / "verdicts.tex").read_text()
-    assert result.verdicts_found and "S1-I1[a]" in verdicts_table and "S2-N1[b]" in verdicts_table
+    assert result.verdicts_found and r"S1.\allowbreak{}I1[a]" in verdicts_table and r"S2.\allowbreak{}N1[b]" in verdicts_table

@@ -41,7 +41,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import bounds
 from lab.claim_ids import (
     CHECK_IDS,
     EXPERIMENT_IDS,
@@ -318,7 +317,7 @@ def _renamed(v: Verdict) -> Verdict:
 CHECKS: dict[str, Check] = _Registry(check_id)
 
 
-def theorem_statement(theorem: bounds.Theorem) -> str:
+def theorem_statement(theorem) -> str:
     """One theorem in plain text: ``id title: metric relation bound if conditions``."""
     conditions = ", ".join(str(c) for c in theorem.conditions)
     text = f"{theorem.id} {theorem.title}: {theorem.statement()}"
@@ -340,6 +339,7 @@ def claim_text(cid: str, text: str, theorems: Sequence[str]) -> str:
     rate or other property of theorems (``S1.I1.trend``) keeps ``text`` and names the theorems it is
     about by id and title.  A check without theorems (conformance, empirical trends) is ``text``.
     """
+    import bounds  # lazy: bounds loads sympy (~1 s), which the CLI's start-up must not pay
     unknown = [t for t in theorems if t not in bounds.CATALOG]
     if unknown:
         raise ValueError(f"check {cid!r}: theorems {unknown} are not in bounds.CATALOG")
@@ -552,6 +552,7 @@ def ledger(verdicts: Iterable[Verdict | Mapping[str, Any]] = ()) -> list[dict[st
     holds; ``verdicts`` the counts, since one check returns several verdicts); a theorem no check
     covers says "not checked".  Checks of trends and rates without a theorem have rows of their own.
     """
+    import bounds  # lazy: bounds loads sympy (~1 s), which the CLI's start-up must not pay
     checks = load_all()
     by_check: dict[str, list[_Row]] = {}
     for v in verdicts:
