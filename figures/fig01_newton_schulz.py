@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from figures import style
 from figures.registry import script_main
 from lab.cache import Cache, code_version
-from lab.experiments import Experiment
+from lab.claims.registry import Experiment
 from lab.orthogonalization import (
     NS_PRESETS,
     newton_schulz,

@@ -20,7 +20,7 @@ from matplotlib.ticker import NullFormatter
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig02_s1_bound"
 CAPTION = (
@@ -95,7 +95,7 @@ def draw(exp):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 2 into ``out_dir``; returns the PDF and PNG paths."""
-    exp = get_experiment("s1_i1")(quick=quick)
+    exp = get_experiment("S1.I1")(quick=quick)
     with style.context():
         fig = draw(exp)
         return style.save(fig, Path(out_dir) / NAME)

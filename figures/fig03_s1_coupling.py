@@ -23,7 +23,7 @@ from figures import style
 from figures.registry import script_main
 from lab.claims.inexact_lmo.i1 import i1_argmins
 from lab.claims.inexact_lmo.i3 import i3_optima
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 from lab.stats import argmin_with_uncertainty
 
 NAME = "fig03_s1_coupling"
@@ -212,9 +212,9 @@ def _legend(fig, axes):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 3 into ``out_dir``; returns the PDF and PNG paths."""
-    i1 = get_experiment("s1_i1")(quick=quick)
-    ns = get_experiment("s1_i1_ns")(quick=quick)
-    i3 = get_experiment("s1_i3")(quick=quick)
+    i1 = get_experiment("S1.I1")(quick=quick)
+    ns = get_experiment("S1.I1.trend")(quick=quick)
+    i3 = get_experiment("S1.I3")(quick=quick)
     with style.context():
         fig = draw(i1, ns, i3)
         return style.save(fig, Path(out_dir) / NAME)

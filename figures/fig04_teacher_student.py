@@ -17,7 +17,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig04_teacher_student"
 CAPTION = (
@@ -27,7 +27,7 @@ CAPTION = (
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
-    e = get_experiment("s1_ns_lr_shift")(quick=quick)
+    e = get_experiment("S1.NS.lr_shift")(quick=quick)
     m, _ = e
     cfg = e.meta["config"]
     lr = np.asarray(cfg["lr"])

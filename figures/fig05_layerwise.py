@@ -16,7 +16,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig05_layerwise"
 CAPTION = (
@@ -27,8 +27,8 @@ CAPTION = (
 
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
-    est = get_experiment("s1_l0l1_estimate")(quick=quick)
-    i2 = get_experiment("s1_i2")(quick=quick)
+    est = get_experiment("S1.L0L1.estimate")(quick=quick)
+    i2 = get_experiment("S1.I2")(quick=quick)
     me, te = est
     with style.context():
         fig, axes = style.figure("double", aspect=0.34, ncols=3)

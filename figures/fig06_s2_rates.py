@@ -25,8 +25,8 @@ from matplotlib.patches import Patch
 
 from figures import style
 from figures.registry import script_main
+from lab.claims.registry import get_experiment
 from lab.claims.variance_reduction.rates import rate_slopes
-from lab.experiments import get_experiment
 
 NAME = "fig06_s2_rates"
 CAPTION = (
@@ -117,8 +117,8 @@ def draw(rates, pl):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 6 into ``out_dir``; returns the PDF and PNG paths."""
-    rates = get_experiment("s2_rates")(quick=quick)
-    pl = get_experiment("s2_pl")(quick=quick)
+    rates = get_experiment("S2.N1")(quick=quick)
+    pl = get_experiment("S2.P1")(quick=quick)
     with style.context():
         fig = draw(rates, pl)
         return style.save(fig, Path(out_dir) / NAME)

@@ -20,7 +20,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig07_s3_constraint"
 CAPTION = (
@@ -155,9 +155,9 @@ def _lyapunov_panel(ax, lyap, wd0):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 7 into ``out_dir``; returns the PDF and PNG paths."""
-    entry = get_experiment("s3_entry")(quick=quick)
-    constrained = get_experiment("s3_constrained")(quick=quick)
-    lyap = get_experiment("s3_lyapunov")(quick=quick)
+    entry = get_experiment("S3.L1")(quick=quick)
+    constrained = get_experiment("S3.S.constrained_optimum")(quick=quick)
+    lyap = get_experiment("S3.L2")(quick=quick)
     with style.context():
         fig = draw(entry, constrained, lyap)
         return style.save(fig, Path(out_dir) / NAME)

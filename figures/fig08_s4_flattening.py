@@ -22,7 +22,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 from lab.stats import slope_ci
 
 NAME = "fig08_s4_flattening"
@@ -170,9 +170,9 @@ def _floor_panel(ax, flo):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 8 into ``out_dir``; returns the PDF and PNG paths."""
-    thr = get_experiment("s4_thresholds")(quick=quick)
-    div = get_experiment("s4_divergence")(quick=quick)
-    flo = get_experiment("s4_floor")(quick=quick)
+    thr = get_experiment("S4.threshold")(quick=quick)
+    div = get_experiment("S4.gd.stability")(quick=quick)
+    flo = get_experiment("S4.muon.level")(quick=quick)
     with style.context():
         fig = draw(thr, div, flo)
         return style.save(fig, Path(out_dir) / NAME)

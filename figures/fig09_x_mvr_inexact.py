@@ -20,7 +20,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 from lab.stats import argmin_with_uncertainty, slope_ci
 
 NAME = "fig09_x_mvr_inexact"
@@ -113,8 +113,8 @@ def draw(rates, grid):
 
 def make(out_dir: str | Path, *, quick: bool = False) -> list[Path]:
     """Build figure 9 into ``out_dir``; returns the PDF and PNG paths."""
-    rates = get_experiment("x_mvr_rates")(quick=quick)
-    grid = get_experiment("x_mvr_grid")(quick=quick)
+    rates = get_experiment("X.MVR2.inexact")(quick=quick)
+    grid = get_experiment("X.MVR2.inexact.bound")(quick=quick)
     with style.context():
         fig = draw(rates, grid)
         return style.save(fig, Path(out_dir) / NAME)

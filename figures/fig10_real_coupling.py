@@ -19,7 +19,7 @@ from matplotlib.ticker import NullFormatter
 from figures import style
 from figures.registry import script_main
 from lab.claims.real_data import coupling_optima
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig10_real_coupling"
 CAPTION = (
@@ -30,7 +30,7 @@ REAL = True
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    exp = get_experiment("real_s1_coupling")(quick=quick)
+    exp = get_experiment("S1.real.coupling")(quick=quick)
     opt = coupling_optima(exp)
     ks = np.asarray(exp.meta["k"])
     with style.context():

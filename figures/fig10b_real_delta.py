@@ -17,7 +17,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig10b_real_delta"
 CAPTION = (
@@ -29,7 +29,7 @@ REAL = True
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    exp = get_experiment("real_delta")(quick=quick)
+    exp = get_experiment("S1.real.delta_bound")(quick=quick)
     m, bound = exp.measured, exp.theoretical["bound"]
     tasks = list(exp.meta["tasks"])
     ti = len(tasks) - 1  # the last task (the transformer in the full run)

@@ -15,7 +15,7 @@ import numpy as np
 
 from figures import style
 from figures.registry import script_main
-from lab.experiments import get_experiment
+from lab.claims.registry import get_experiment
 
 NAME = "fig10c_real_s2"
 CAPTION = (
@@ -38,7 +38,7 @@ def _band(Y, n_boot=2000, seed=0):
 
 
 def make(out_dir, *, quick: bool = False) -> list[Path]:
-    exp = get_experiment("real_s2")(quick=quick)
+    exp = get_experiment("S2.real.mvr")(quick=quick)
     tasks = list(exp.meta["tasks"])
     with style.context():
         fig, axes = style.figure("double", aspect=0.3, ncols=len(tasks), squeeze=False)

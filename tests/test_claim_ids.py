@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import bounds
-from lab.claims import registry
 from lab.claim_ids import CHECK_IDS, EXPERIMENT_IDS, ROW_IDS, canonical_claim, check_id
+from lab.claims import registry
 from lab.claims.registry import (
     CHECKS,
     EXPERIMENTS,

@@ -70,4 +70,5 @@ def test_the_appendix_reads_a_saved_file(tmp_path):
     out, figures = tmp_path / "out", tmp_path / "no-figures"
     result = build_appendix(out, verdicts=path, figures_dir=figures, catalog={}, pdf=False)
     verdicts_table = (result.out_dir / "tables" / "verdicts.tex").read_text()
-    assert result.verdicts_found and r"S1.\allowbreak{}I1[a]" in verdicts_table and r"S2.\allowbreak{}N1[b]" in verdicts_table
+    assert result.verdicts_found
+    assert r"S1.\allowbreak{}I1[a]" in verdicts_table and r"S2.\allowbreak{}N1[b]" in verdicts_table

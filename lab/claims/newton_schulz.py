@@ -41,8 +41,7 @@ import sympy as sp
 
 import bounds
 from bounds import symbols as S
-from lab.checks import check
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.orthogonalization import newton_schulz, spectral_diagnostics
 from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
@@ -87,7 +86,7 @@ def _compute(points):
     return {"e": np.stack(e, axis=1), "delta_op": np.stack(dop, axis=1)}
 
 
-@experiment("s1_ns_recursion")
+@experiment("S1.NS.recursion")
 def s1_ns_recursion(*, quick: bool = True, cache=True, **options) -> Experiment:
     """Per-singular-value errors of cubic / classical-quintic Newton–Schulz for k = 0..8 steps.
 
@@ -160,20 +159,20 @@ def _two_sided(measured, predicted):
 
 
 @check(
-    "S1-NS-recursion",
+    "S1.NS.recursion",
     claim="one cubic (classical quintic) Newton-Schulz step maps the error e = 1 - x of every normalised "
     "singular value to e^2(3 - e)/2 (e^3(20 - 15e + 3e^2)/8), hence k steps give the k-fold map and the "
     "spectral error is the k-fold map of 1 - x_min",
     source="S1",
     theorems=("S1.NS.cubic", "S1.NS.quintic"),
-    experiment="s1_ns_recursion",
+    experiment="S1.NS.recursion",
     mutations=("understate_constant", "wrong_exponent"),
 )
 def s1_ns_recursion_check(*, quick: bool, mutation: str | None = None):
     """Per family three verdicts, worst |measured − theorem| / 1e-12 over rows, steps and singular values:
     one step (theorem at the measured e_{k−1}), k-fold map (theorem iterated from e₀), and the spectral
     error ‖NS_k(G) − polar(G)‖_op against the k-fold map of max_i e₀,i (the map is increasing on [0, 1])."""
-    exp = get_experiment("s1_ns_recursion")(quick=quick)
+    exp = get_experiment("S1.NS.recursion")(quick=quick)
     m, th = exp
     e, dop = m["e"], m["delta_op"]
     steps = th["steps"]

@@ -40,9 +40,8 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from lab.cache import Cache
-from lab.checks import check
 from lab.claims._common import interval_direction
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.orthogonalization import newton_schulz, ns_delta, polar
 from lab.stats import Verdict, argmin_with_uncertainty
 from lab.sweeps import PROJECT_PACKAGES, _resolve_cache, code_version
@@ -119,7 +118,7 @@ def _coupling_config(quick: bool) -> dict:
     }
 
 
-@experiment("real_s1_coupling")
+@experiment("S1.real.coupling")
 def real_s1_coupling(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Final evaluation loss over (oracle, lr, β, seed) on real data (S1's coupling claim).
 
@@ -185,7 +184,7 @@ def _delta_rows(M: np.ndarray, presets, ks, eps: float = 1e-7):
     return measured, bound, x_min, s[0] / (np.linalg.norm(M) + eps)
 
 
-@experiment("real_delta")
+@experiment("S1.real.delta_bound")
 def real_delta(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """δ_op of every preset and k on the oracle inputs of real training runs (Jordan NS5, torch's).
 
@@ -277,7 +276,7 @@ def _s2_config(quick: bool) -> dict:
 S2_METHODS = ("muon", "mvr1", "mvr2")
 
 
-@experiment("real_s2")
+@experiment("S2.real.mvr")
 def real_s2(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Evaluation loss against step for Muon, MVR1 and MVR2 (exact polar), each at its best lr.
 
@@ -343,11 +342,11 @@ def coupling_optima(exp) -> list[dict]:
 
 
 @check(
-    "S1-real-coupling",
+    "S1.real.coupling",
     claim="real data: fewer Newton-Schulz steps (lower precision) need a smaller optimal lr and a larger "
     "optimal beta (S1's NanoGPT observation), per preset",
     source="S1",
-    experiment="real_s1_coupling",
+    experiment="S1.real.coupling",
     quick=False,
     mutations=("wrong_exponent",),
     empirical=True,
@@ -355,7 +354,7 @@ def coupling_optima(exp) -> list[dict]:
 def s1_real_coupling(*, quick: bool, mutation: str | None = None):
     """Per preset, lr* and α* = 1 − β* at the smallest and largest k: 'holds' when the intervals are
     disjoint in S1's direction (lr* and α* both grow with k), 'violated' when disjoint the other way."""
-    exp = get_experiment("real_s1_coupling")(quick=quick)
+    exp = get_experiment("S1.real.coupling")(quick=quick)
     opt = coupling_optima(exp)
     k_of, preset_of = exp.meta["k_of"], exp.meta["preset_of"]
     ks = exp.meta["k"]
@@ -406,17 +405,17 @@ def s1_real_coupling(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S1-real-delta-bound",
+    "S1.real.delta_bound",
     claim="real training: each measured delta_op of Newton-Schulz is at most the uniform bound "
     "ns_delta(x_min, k) at the input's normalised smallest singular value",
     source="S1",
-    experiment="real_delta",
+    experiment="S1.real.delta_bound",
     quick=False,
     mutations=("understate_constant",),
 )
 def s1_real_delta_bound(*, quick: bool, mutation: str | None = None):
     """One verdict per preset over every recorded (task, step, layer) and k."""
-    exp = get_experiment("real_delta")(quick=quick)
+    exp = get_experiment("S1.real.delta_bound")(quick=quick)
     d = exp.measured["delta"]
     b = exp.theoretical["bound"] * (0.8 if mutation == "understate_constant" else 1.0)
     verdicts = []
@@ -440,18 +439,18 @@ def s1_real_delta_bound(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S1-real-delta-assumption",
+    "S1.real.delta_assumption",
     claim="real training: S1's error model delta_op < 1 holds at every recorded step and layer (k = 5), "
     "per preset",
     source="S1",
-    experiment="real_delta",
+    experiment="S1.real.delta_bound",
     quick=False,
     mutations=("wrong_exponent",),
     empirical=True,
 )
 def s1_real_delta_assumption(*, quick: bool, mutation: str | None = None):
     """'holds' when every recorded δ_op < 1 at k = 5, 'violated' otherwise (reversed when planted)."""
-    exp = get_experiment("real_delta")(quick=quick)
+    exp = get_experiment("S1.real.delta_bound")(quick=quick)
     d = exp.measured["delta"]
     ks = list(exp.meta["k"])
     j = ks.index(5)
@@ -496,18 +495,18 @@ def _boot_mean_ci(x, n_boot=N_BOOT, level=0.95, seed=0):
 
 
 @check(
-    "S2-real-mvr",
+    "S2.real.mvr",
     claim="real data: MVR1 and MVR2 reach a lower loss than Muon at the same number of steps "
     "(S2's experiments), each at its best lr",
     source="S2",
-    experiment="real_s2",
+    experiment="S2.real.mvr",
     quick=False,
     mutations=("wrong_exponent",),
     empirical=True,
 )
 def s2_real_mvr(*, quick: bool, mutation: str | None = None):
     """Per task and MVR method: bootstrap interval of the mean paired gap loss(Muon) − loss(MVR)."""
-    exp = get_experiment("real_s2")(quick=quick)
+    exp = get_experiment("S2.real.mvr")(quick=quick)
     methods = list(exp.meta["methods"])
     predicted = -1 if mutation == "wrong_exponent" else 1
     verdicts = []

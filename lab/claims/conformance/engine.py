@@ -7,10 +7,9 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 import problems
-from lab.checks import check
 from lab.claims.conformance._reference import _rel, _rows
 from lab.claims.mutations import _Wrapped, mutate
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.optimizers import gluon, lion_k, muon, muon_mvr1, muon_mvr2
 from lab.runner import run
 from lab.schedules import power
@@ -153,7 +152,7 @@ OPTIMIZER_CASES = {
 }
 
 
-@experiment("conformance_optimizers")
+@experiment("S2.optimizer.reference")
 def conformance_optimizers(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """A few steps of each optimizer configuration vs its NumPy transcription (relative deviation)."""
     check_options(quick, mutation, (None, "double_step"), options=options, name="conformance_optimizers")
@@ -205,7 +204,7 @@ class _FrozenSample:
         return self._inner.sample(rng.at(1))
 
 
-@experiment("conformance_runner")
+@experiment("S2.runner.conformance")
 def conformance_runner(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Runner: running minima/averages vs the per-step values; seeds; independent step samples."""
     check_options(quick, mutation, (None, "wrong_sample"), options=options, name="conformance_runner")
@@ -244,7 +243,7 @@ def conformance_runner(*, quick: bool = True, cache=True, mutation=None, **optio
     return Experiment("conformance_runner", measured, theoretical, {"steps": steps, "problem": prob.name})
 
 
-@experiment("conformance_stats")
+@experiment("S2.stats.reference")
 def conformance_stats(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Slope fits vs numpy.polyfit; the slope interval's coverage by simulation; the refined argmin."""
     check_options(quick, mutation, (None, "wrong_exponent"), options=options, name="conformance_stats")
@@ -288,7 +287,7 @@ def _directional_fd(prob, X, E, h=1e-5):
     return (f(X + h * E) - f(X - h * E)) / (2 * h)
 
 
-@experiment("conformance_problems")
+@experiment("S1.problem.constants")
 def conformance_problems(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Certified constants attained at their maximisers; gradients vs central differences."""
     check_options(
@@ -345,52 +344,52 @@ def conformance_problems(*, quick: bool = True, cache=True, mutation=None, **opt
 
 
 @check(
-    "S2-optimizer-reference",
+    "S2.optimizer.reference",
     claim="Muon, Muon-MVR1/MVR2 (MARS clip on and off), Lion-K (every K) and Gluon's δ-aware step "
     "follow their recursions (NumPy transcriptions), with per-block multipliers and shape scales",
     source="S2",
-    experiment="conformance_optimizers",
+    experiment="S2.optimizer.reference",
     mutations=("double_step",),
 )
 def optimizer_reference(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_optimizers")(quick=quick, mutation=mutation)
+    exp = get_experiment("S2.optimizer.reference")(quick=quick, mutation=mutation)
     return _rows("S2-optimizer-reference", "S2", exp, "two blocks (6x3, 3x5), deterministic field")
 
 
 @check(
-    "S2-runner-conformance",
+    "S2.runner.conformance",
     claim="the runner's running minima and η-weighted averages match the per-step values; seeds give "
     "distinct draws; the step samples are independent",
     source="S2",
-    experiment="conformance_runner",
+    experiment="S2.runner.conformance",
     mutations=("wrong_sample",),
 )
 def runner_conformance(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_runner")(quick=quick, mutation=mutation)
+    exp = get_experiment("S2.runner.conformance")(quick=quick, mutation=mutation)
     return _rows("S2-runner-conformance", "S2", exp, "kronecker_quadratic + gaussian noise")
 
 
 @check(
-    "S2-stats-reference",
+    "S2.stats.reference",
     claim="log-log slopes equal the least-squares fit (numpy.polyfit); the 95% slope interval covers "
     "the true slope of simulated data; the refined argmin is a parabola's vertex",
     source="S2",
-    experiment="conformance_stats",
+    experiment="S2.stats.reference",
     mutations=("wrong_exponent",),
 )
 def stats_reference(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_stats")(quick=quick, mutation=mutation)
+    exp = get_experiment("S2.stats.reference")(quick=quick, mutation=mutation)
     return _rows("S2-stats-reference", "S2", exp, "power laws, parabolas")
 
 
 @check(
-    "S1-problem-constants",
+    "S1.problem.constants",
     claim="certified constants are attained (spectral L of a Kronecker quadratic at its maximiser, PL μ "
     "along the softest direction); gradients match central differences",
     source="S1",
-    experiment="conformance_problems",
+    experiment="S1.problem.constants",
     mutations=("understate_constant",),
 )
 def problem_constants(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_problems")(quick=quick, mutation=mutation)
+    exp = get_experiment("S1.problem.constants")(quick=quick, mutation=mutation)
     return _rows("S1-problem-constants", "S1", exp, "kronecker_quadratic, quartic")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.checks import check
 from lab.claims.conformance._reference import CUBIC, JORDAN, QUINTIC, _planted, _random_matrix, _rel, _rows
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.norms import NORMS, get_norm
 from lab.oracles import KINDS, exact_lmo, inexact_oracle, newton_schulz_oracle
 from lab.polar_express import PUBLISHED_MODDED_NANOGPT, PUBLISHED_POLAR_EXPRESS
@@ -113,7 +112,7 @@ NS_STEPS = {
 }
 
 
-@experiment("conformance_ns")
+@experiment("S1.NS.presets")
 def conformance_ns(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Newton–Schulz oracles of every preset vs the published polynomials on the singular values."""
     check_options(quick, mutation, (None, "double_step"), options=options, name="conformance_ns")
@@ -133,7 +132,7 @@ def conformance_ns(*, quick: bool = True, cache=True, mutation=None, **options) 
     return Experiment("conformance_ns", measured, theoretical, {"shapes": shapes})
 
 
-@experiment("conformance_lmo")
+@experiment("S1.LMO.closed_form")
 def conformance_lmo(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Exact LMO of every norm (and of the scaled norm 2.5·‖·‖) vs its closed form."""
     check_options(quick, mutation, (None, "double_step"), options=options, name="conformance_lmo")
@@ -153,7 +152,7 @@ def conformance_lmo(*, quick: bool = True, cache=True, mutation=None, **options)
     return Experiment("conformance_lmo", measured, theoretical, {"shapes": shapes})
 
 
-@experiment("conformance_oracles")
+@experiment("S1.oracle.errors")
 def conformance_oracles(*, quick: bool = True, cache=True, mutation=None, **options) -> Experiment:
     """Injected-error oracles: ‖D − lmo(G)‖ = δ in the ball's norm; D's closed form per kind."""
     check_options(quick, mutation, (None, "double_step"), options=options, name="conformance_oracles")
@@ -186,38 +185,38 @@ def conformance_oracles(*, quick: bool = True, cache=True, mutation=None, **opti
 
 
 @check(
-    "S1-NS-presets",
+    "S1.NS.presets",
     claim="every Newton–Schulz preset applies its published polynomials to the ‖G‖_F-normalised "
     "singular values, with the LMO's sign (−NS)",
     source="S1",
-    experiment="conformance_ns",
+    experiment="S1.NS.presets",
     mutations=("double_step",),
 )
 def ns_presets(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_ns")(quick=quick, mutation=mutation)
+    exp = get_experiment("S1.NS.presets")(quick=quick, mutation=mutation)
     return _rows("S1-NS-presets", "S1", exp, "random matrices with known SVD")
 
 
 @check(
-    "S1-LMO-closed-form",
+    "S1.LMO.closed_form",
     claim="the exact LMO of every norm (and of s·‖·‖) equals its closed form",
     source="S1",
-    experiment="conformance_lmo",
+    experiment="S1.LMO.closed_form",
     mutations=("double_step",),
 )
 def lmo_closed_form(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_lmo")(quick=quick, mutation=mutation)
+    exp = get_experiment("S1.LMO.closed_form")(quick=quick, mutation=mutation)
     return _rows("S1-LMO-closed-form", "S1", exp, "Gaussian matrices")
 
 
 @check(
-    "S1-oracle-errors",
+    "S1.oracle.errors",
     claim="an injected-error oracle's error D − lmo(G) has norm δ in the ball's norm, and D has the "
     "documented form (expand, shrink, adversarial)",
     source="S1",
-    experiment="conformance_oracles",
+    experiment="S1.oracle.errors",
     mutations=("double_step",),
 )
 def oracle_errors(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("conformance_oracles")(quick=quick, mutation=mutation)
+    exp = get_experiment("S1.oracle.errors")(quick=quick, mutation=mutation)
     return _rows("S1-oracle-errors", "S1", exp, "Gaussian matrices")

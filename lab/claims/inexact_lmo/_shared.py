@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bounds
 import problems
-from lab.experiments import check_options, get_experiment
+from lab.claims.registry import check_options, get_experiment
 
 KINDS = ("expand", "shrink", "random", "adversarial")
 PROBLEM = "isotropic_quadratic"

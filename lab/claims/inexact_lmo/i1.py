@@ -23,7 +23,6 @@ import math
 
 import numpy as np
 
-from lab.checks import check
 from lab.claims._common import columns, interval_direction, named_sweep, point_rng
 from lab.claims.inexact_lmo._shared import (
     IDENTITY_TOL,
@@ -39,7 +38,7 @@ from lab.claims.inexact_lmo._shared import (
     t_star,
 )
 from lab.claims.mutations import mutate, understate
-from lab.experiments import Experiment, experiment, get_experiment
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.optimizers import lmo_step
 from lab.oracles import inexact_oracle, newton_schulz_oracle
 from lab.runner import run
@@ -82,7 +81,7 @@ def _i1_config(quick):
     return dict(m=m, n=n, dist=dist, steps=K, t=t_grid)
 
 
-@experiment("s1_i1")
+@experiment("S1.I1")
 def s1_i1(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I1: deterministic inexact LMO steps with a constant step t.
 
@@ -127,7 +126,7 @@ def s1_i1(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
     )
 
 
-@experiment("s1_i1_ns")
+@experiment("S1.I1.trend")
 def s1_i1_ns(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I1 coupling with real Newton–Schulz oracles: grid preset × NS steps k × t × seeds.
 
@@ -176,12 +175,12 @@ def _i1_problem(exp):
 
 
 @check(
-    "S1-I1",
+    "S1.I1",
     claim="deterministic inexact LMO with constant step t: min_k and (1/K)sum_k ||grad f(X^k)||_* "
     "<= Delta0/((1-delta)tK) + Lt(1+delta)^2/(2(1-delta)) for every t, delta, oracle kind and K",
     source="S1",
     theorems=("S1.I1", "S1.I1.step"),
-    experiment="s1_i1",
+    experiment="S1.I1",
     quick=True,
     mutations=("double_step", "understate_constant"),
 )
@@ -232,12 +231,12 @@ def i1_argmins(exp, kind_index=0):
 
 
 @check(
-    "S1-I1-trend",
+    "S1.I1.trend",
     claim="the grid-optimal step decreases with delta and tracks t*(delta) = sqrt(2 Delta0/(LK))/(1+delta) "
     "(expand oracle); the best-over-t error grows by at most (1+delta)/(1-delta)",
     source="S1",
     theorems=("S1.I1",),
-    experiment="s1_i1",
+    experiment="S1.I1",
     quick=True,
     mutations=("wrong_exponent",),
     report_only=("S1-I1-trend[ns_steps]",),
@@ -408,14 +407,14 @@ def _row(claim, problem, label_small, label_large, small, large, **details):
 
 
 @check(
-    "S1-trend-oracles",
+    "S1.trend.oracles",
     claim="larger oracle error: smaller optimal step, measured under the random, adversarial and "
     "Newton-Schulz oracles (where no rescaling identity fixes the direction)",
     source="S1",
     # no theorem: the directions are empirical, so the ledger gives them a row of their own instead of
     # folding a measured direction into the verdict of the I1 / I3 bounds
     theorems=(),
-    experiment="s1_i1",
+    experiment="S1.I1",
     quick=True,
     mutations=(),
     empirical=True,
@@ -423,7 +422,7 @@ def _row(claim, problem, label_small, label_large, small, large, **details):
 def s1_trend_oracles(*, quick: bool, mutation: str | None = None):
     """One direction verdict per oracle (module rule)."""
     out = []
-    exp = get_experiment("s1_i1")(quick=quick)
+    exp = get_experiment("S1.I1")(quick=quick)
     ax = exp.meta["axes"]
     deltas = ax["delta"]
     for kind in ("random", "adversarial"):
@@ -441,7 +440,7 @@ def s1_trend_oracles(*, quick: bool, mutation: str | None = None):
                 ci=[[a.lo, a.hi] for a in am],
             )
         )
-    ns = get_experiment("s1_i1_ns")(quick=quick)
+    ns = get_experiment("S1.I1.trend")(quick=quick)
     nax = ns.meta["axes"]
     ks = nax["ns_steps"]
     for p, preset in enumerate(nax["preset"]):
@@ -461,7 +460,7 @@ def s1_trend_oracles(*, quick: bool, mutation: str | None = None):
                 note="the measured delta_op of these runs reaches 1, outside the additive model",
             )
         )
-    adv = get_experiment("s1_i3_adversarial")(quick=quick)
+    adv = get_experiment("S1.I3.alpha_adversarial")(quick=quick)
     aax = adv.meta["axes"]
     t_opt = []
     for d in range(len(aax["delta"])):

@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims._common import columns, named_sweep, point_rng
 from lab.claims.inexact_lmo._shared import (
     IDENTITY_TOL,
@@ -42,7 +41,7 @@ from lab.claims.inexact_lmo._shared import (
     i3_bound,
 )
 from lab.claims.mutations import mutate, understate
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.optimizers import muon
 from lab.oracles import inexact_oracle
 from lab.runner import run
@@ -81,7 +80,7 @@ def _i3_config(quick):
     return dict(m=8, n=6, dist=1.0, steps=150 if quick else 400)
 
 
-@experiment("s1_i3")
+@experiment("S1.I3")
 def s1_i3(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I3: stochastic EMA momentum, constant (t, α), Gaussian noise with exact σ.
 
@@ -139,13 +138,13 @@ def s1_i3(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
 
 
 @check(
-    "S1-I3",
+    "S1.I3",
     claim="stochastic inexact LMO with EMA momentum: (1/K)sum_k E||grad f(X^k)||_* <= "
     "1/(1-delta)[Delta0/(tK) + 2 rho sigma/(alpha K) + 2Lt(1+delta)beta/alpha + 2 rho sigma sqrt(alpha) "
     "+ Lt(1+delta)^2/2] on a (t, alpha) grid",
     source="S1",
     theorems=("S1.I3", "S1.I3.error"),
-    experiment="s1_i3",
+    experiment="S1.I3",
     quick=True,
     mutations=("double_step", "understate_constant"),
 )
@@ -201,11 +200,11 @@ def i3_optima(exp, sigma_index):
 
 
 @check(
-    "S1-I3-trend",
+    "S1.I3.trend",
     claim="larger delta: smaller optimal step t and larger alpha = 1 - beta (smaller Muon beta)",
     source="S1",
     theorems=("S1.I3",),
-    experiment="s1_i3",
+    experiment="S1.I3",
     quick=True,
     mutations=(),
     report_only=("S1-I3-trend[alpha]",),
@@ -292,7 +291,7 @@ def _alpha_config(quick: bool) -> dict:
     return dict(steps=400, seeds=20, n_t=7, n_alpha=6)
 
 
-@experiment("s1_i3_adversarial")
+@experiment("S1.I3.alpha_adversarial")
 def s1_i3_adversarial(*, quick: bool = True, cache=True) -> Experiment:
     """Stochastic Muon (α-form EMA, M⁰ = g⁰, no Nesterov) with the adversarial δ-oracle.
 
@@ -355,19 +354,19 @@ def _optimal_alpha(exp):
 
 
 @check(
-    "S1-I3-alpha-adversarial",
+    "S1.I3.alpha_adversarial",
     claim="adversarial oracle: the optimal alpha = 1 - beta grows with delta (bound's minimiser); "
     "measured direction reported in both parametrisations",
     source="S1",
     theorems=("S1.I3",),
-    experiment="s1_i3_adversarial",
+    experiment="S1.I3.alpha_adversarial",
     mutations=(),
     empirical=True,
 )
 def s1_i3_alpha_adversarial(*, quick: bool, mutation: str | None = None):
     """'holds' if α̂(δ_max) lies above α̂(0) with disjoint intervals, 'violated' if below, else
     'inconclusive'."""
-    exp = get_experiment("s1_i3_adversarial")(quick=quick)
+    exp = get_experiment("S1.I3.alpha_adversarial")(quick=quick)
     ax = exp.meta["axes"]
     opt = _optimal_alpha(exp)
     first, last = opt[0], opt[-1]

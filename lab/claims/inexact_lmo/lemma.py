@@ -7,11 +7,10 @@ import numpy as np
 
 import bounds
 from lab.backend import get_backend
-from lab.checks import check
 from lab.claims._common import columns, named_sweep
 from lab.claims.inexact_lmo._shared import KINDS, SOURCE, _check_quick, _exp
 from lab.claims.mutations import understate
-from lab.experiments import Experiment, experiment
+from lab.claims.registry import Experiment, check, experiment
 from lab.norms import get_norm, inner
 from lab.oracles import inexact_oracle, newton_schulz_oracle
 from lab.orthogonalization import ns_delta_upper
@@ -86,7 +85,7 @@ def _lemma_compute(points):
     }
 
 
-@experiment("s1_lemma")
+@experiment("S1.lemma")
 def s1_lemma(*, quick: bool = True, cache=True) -> Experiment:
     """Lemma (a)(b)(c) of the additive error model on random inputs.
 
@@ -153,12 +152,12 @@ LEMMA_RTOL = 1e-9
 
 
 @check(
-    "S1-lemma",
+    "S1.lemma",
     claim="a delta-inexact LMO satisfies (a) <G,D(G)> <= -(1-delta)||G||_*, (b) ||D|| <= 1+delta, "
     "(c) <G,D(H)> <= -(1-delta)||G||_* + 2||G-H||_*",
     source="S1",
     theorems=("S1.lemma_a", "S1.lemma_b", "S1.lemma_c"),
-    experiment="s1_lemma",
+    experiment="S1.lemma",
     quick=True,
     mutations=("understate_constant",),
 )

@@ -35,9 +35,8 @@ import numpy as np
 
 import bounds
 import problems
-from lab.checks import check
 from lab.claims.inexact_lmo._shared import _certified
-from lab.experiments import Experiment, check_options, engine_code, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, engine_code, experiment, get_experiment
 from lab.optimizers import muon
 from lab.random import RNG
 from lab.runner import run
@@ -112,7 +111,7 @@ def _i1_exponent(L, Delta0) -> float:
     return float(np.log(v[1] / v[0]) / np.log(K2 / K1))
 
 
-@experiment("s1_i3_scaling")
+@experiment("S1.I3.scaling")
 def s1_i3_scaling(*, quick: bool = True, cache=True) -> Experiment:
     """Grid argmins of t and α against K (module docstring).
 
@@ -196,18 +195,18 @@ def fit_scaling(avg, K, t, a, *, n_boot=N_BOOT, rng=0):
 
 
 @check(
-    "S1-I3-scaling",
+    "S1.I3.scaling",
     claim="the optimal constant step scales like K^-3/4 and the optimal alpha = 1 - beta like K^-1/2 (I3 "
     "bound's minimiser); measured grid argmins reported with bootstrap intervals",
     source="S1",
     theorems=("S1.I3",),
-    experiment="s1_i3_scaling",
+    experiment="S1.I3.scaling",
     mutations=("wrong_exponent",),
     empirical=True,
 )
 def s1_i3_scaling_check(*, quick: bool, mutation: str | None = None):
     """One verdict per control (module docstring)."""
-    ex = get_experiment("s1_i3_scaling")(quick=quick)
+    ex = get_experiment("S1.I3.scaling")(quick=quick)
     ax = ex.meta["axes"]
     fits = fit_scaling(ex.measured["avg"], ax["K"], ax["t"], ax["alpha"])
     pred = dict(ex.theoretical["exponents"])

@@ -7,7 +7,7 @@ import numpy as np
 import problems
 from lab.claims._common import interval_direction
 from lab.claims.mutations import mutate
-from lab.experiments import check_options
+from lab.claims.registry import check_options
 from lab.stats import BoundRatio
 from problems.base import Constants, ProblemBase
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims._common import columns, named_sweep, point_rng
 from lab.claims.layerwise._shared import (
     _PROBLEM,
@@ -24,7 +23,7 @@ from lab.claims.layerwise._shared import (
     layerwise_problem,
 )
 from lab.claims.mutations import understate
-from lab.experiments import Experiment, experiment, get_experiment
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.optimizers import gluon
 from lab.oracles import inexact_oracle
 from lab.runner import run
@@ -78,7 +77,7 @@ def i2_step_bound(a, L0, L1, delta):
     )
 
 
-@experiment("s1_i2")
+@experiment("S1.I2")
 def s1_i2(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I2 on the certified layer-wise problem: per-step decrease and sum bound.
 
@@ -141,12 +140,12 @@ def s1_i2(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
 
 
 @check(
-    "S1-I2",
+    "S1.I2",
     claim="Gluon's δ-aware step decreases f by at least Σ_i (1−δ)²a_i²/(2(1+δ)²(L0_i+L1_i a_i)) per "
     "step, and Σ_kΣ_i a_i²/(L0_i+L1_i a_i) ≤ 2Δ₀((1+δ)/(1−δ))²",
     source="S1",
     theorems=("S1.I2.step", "S1.I2.sum", "S1.I2.descent"),
-    experiment="s1_i2",
+    experiment="S1.I2",
     mutations=("double_step", "understate_constant"),
 )
 def s1_i2_check(*, quick: bool, mutation=None):
@@ -164,7 +163,7 @@ def s1_i2_check(*, quick: bool, mutation=None):
       step (e.g. (1+δ) for (1+δ)²) leaves them satisfied; the claim's hypothesis, the δ-aware step,
       is what such a bug breaks.
     """
-    e = get_experiment("s1_i2")(quick=quick, mutation=mutation)
+    e = get_experiment("S1.I2")(quick=quick, mutation=mutation)
     m, th = e
     aware = e.meta["rule"] == "delta_aware"
     rows = [r for r, a in zip(e.meta["rows"], aware, strict=True) if a]
@@ -229,16 +228,16 @@ def s1_i2_check(*, quick: bool, mutation=None):
 
 
 @check(
-    "S1-I2-agnostic",
+    "S1.I2.agnostic",
     claim="without the δ-correction (t_i = a_i/(L0_i+L1_i a_i)) monotone descent is lost "
     "under large δ, while the δ-aware step never increases f",
     source="S1",
     theorems=("S1.I2.step",),
-    experiment="s1_i2",
+    experiment="S1.I2",
     mutations=(),
 )
 def s1_i2_agnostic(*, quick: bool, mutation=None):
-    e = get_experiment("s1_i2")(quick=quick)
+    e = get_experiment("S1.I2")(quick=quick)
     m, _ = e
     frac, rule, delta = m["increase_frac"], e.meta["rule"], e.meta["delta"]
     large = delta >= 0.9

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims._common import columns, named_sweep, point_rng
 from lab.claims.layerwise._shared import (
     _MUTATIONS,
@@ -21,7 +20,7 @@ from lab.claims.layerwise._shared import (
     layerwise_problem,
 )
 from lab.claims.mutations import understate
-from lab.experiments import Experiment, experiment, get_experiment
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.optimizers import scion
 from lab.oracles import inexact_oracle
 from lab.runner import run
@@ -130,7 +129,7 @@ def _optimal_alpha(cfg, metric):
     ]
 
 
-@experiment("s1_i4")
+@experiment("S1.I4")
 def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """I4 on the noisy certified problem; measured α*(δ), t*(δ) (S1.I4, S1.I4.opt).
 
@@ -207,16 +206,16 @@ def s1_i4(*, quick: bool = True, cache=True, mutation: str | None = None) -> Exp
 
 
 @check(
-    "S1-I4",
+    "S1.I4",
     claim="stochastic layer-wise LMO method with t_i ≤ (1−δ)α/(4L1_i(1+δ)): (1/K)Σ_kΣ_i t_i E a_i^k "
     "obeys the I4 bound; the optimal step t_i* = cap(α*) shrinks with δ",
     source="S1",
     theorems=("S1.I4",),
-    experiment="s1_i4",
+    experiment="S1.I4",
     mutations=(),
 )
 def s1_i4_check(*, quick: bool, mutation=None):
-    e = get_experiment("s1_i4")(quick=quick)
+    e = get_experiment("S1.I4")(quick=quick)
     m, th = e
     r = ratio_to_bound(m["lhs_mean"], th["bound"])
     src = _SRC.format("layer-wise analysis; I4")
@@ -256,15 +255,15 @@ def s1_i4_check(*, quick: bool, mutation=None):
 
 
 @check(
-    "S1-I4-trend",
+    "S1.I4.trend",
     claim="the measured optimal momentum parameter α* = 1 − β grows with δ (S1.I4.opt)",
     source="S1",
     theorems=("S1.I4.opt",),
-    experiment="s1_i4",
+    experiment="S1.I4",
     mutations=(),
 )
 def s1_i4_trend(*, quick: bool, mutation=None):
-    e = get_experiment("s1_i4")(quick=quick)
+    e = get_experiment("S1.I4")(quick=quick)
     m, th = e
     opt, deltas = m["alpha_opt"], e.meta["config"]["delta"]
     expected = +1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.checks import check
 from lab.claims._common import columns, named_sweep, point_rng
 from lab.claims.layerwise._shared import (
     _PROBLEM,
@@ -16,7 +15,7 @@ from lab.claims.layerwise._shared import (
     layerwise_problem,
 )
 from lab.claims.mutations import understate
-from lab.experiments import Experiment, experiment, get_experiment
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.norms import get_norm
 from lab.optimizers import gluon
 from lab.oracles import inexact_oracle
@@ -59,7 +58,7 @@ def _estimate_compute(points):
     }  # (B, K, p)
 
 
-@experiment("s1_l0l1_estimate")
+@experiment("S1.L0L1.estimate")
 def s1_l0l1_estimate(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Trajectory (L0, L1) per layer against the certified constants (Gluon's procedure).
 
@@ -99,16 +98,16 @@ def s1_l0l1_estimate(*, quick: bool = True, cache=True, mutation: str | None = N
 
 
 @check(
-    "S1-L0L1-estimate",
+    "S1.L0L1.estimate",
     claim="trajectory secant curvatures stay under the certified per-layer line "
     "L0_i + L1_i a; Gluon's envelope fit of (L0, L1) does not exceed it on average",
     source="S1",
     theorems=(),
-    experiment="s1_l0l1_estimate",
+    experiment="S1.L0L1.estimate",
     mutations=("understate_constant",),
 )
 def s1_l0l1_estimate_check(*, quick: bool, mutation=None):
-    e = get_experiment("s1_l0l1_estimate")(quick=quick, mutation=mutation)
+    e = get_experiment("S1.L0L1.estimate")(quick=quick, mutation=mutation)
     m, th = e
     out = []
     for i, cert in enumerate(th["certified"]):

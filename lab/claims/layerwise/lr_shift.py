@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 import problems
-from lab.checks import check
 from lab.claims._common import columns, named_sweep, point_rng
 from lab.claims.layerwise._shared import NS_PRESETS, _check, _direction, _mutate, _run_mutation
-from lab.experiments import Experiment, experiment, get_experiment
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.optimizers import muon
 from lab.runner import run
 from lab.stats import Verdict, argmin_with_uncertainty
@@ -53,7 +52,7 @@ def _ns_config(quick):
     )
 
 
-@experiment("s1_ns_lr_shift")
+@experiment("S1.NS.lr_shift")
 def s1_ns_lr_shift(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Final loss vs learning rate per NS preset and step count on teacher_student (S1's NanoGPT analogue).
 
@@ -101,17 +100,17 @@ def s1_ns_lr_shift(*, quick: bool = True, cache=True, mutation: str | None = Non
 
 
 @check(
-    "S1-NS-lr-shift",
+    "S1.NS.lr_shift",
     claim="S1 (NanoGPT): lower orthogonalisation precision (fewer NS steps) gives a "
     "smaller optimal learning rate — analogue on a two-layer teacher–student network",
     source="S1",
     theorems=(),
-    experiment="s1_ns_lr_shift",
+    experiment="S1.NS.lr_shift",
     mutations=(),
     empirical=True,
 )
 def s1_ns_lr_shift_check(*, quick: bool, mutation=None):
-    e = get_experiment("s1_ns_lr_shift")(quick=quick)
+    e = get_experiment("S1.NS.lr_shift")(quick=quick)
     m, _ = e
     ks, out = e.meta["config"]["k"], []
     expected = +1  # lr*(k_max) > lr*(k_min)

@@ -41,9 +41,8 @@ import sympy as sp
 import bounds
 import problems
 from bounds import symbols as S
-from lab.checks import check
 from lab.claims.mutations import understate
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.orthogonalization import polar
 from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
@@ -116,7 +115,7 @@ def _model_compute(points):
     }
 
 
-@experiment("s4_spectral_model")
+@experiment("S4.spectral_model")
 def s4_spectral_model(
     *, quick: bool = True, cache=True, mutation: str | None = None, **options
 ) -> Experiment:
@@ -213,7 +212,7 @@ def _kron_compute(points):
     }
 
 
-@experiment("s4_kron_rate")
+@experiment("S4.kron")
 def s4_kron_rate(*, quick: bool = True, cache=True, **options) -> Experiment:
     """Asymptotic contraction of (preconditioned) GD under Kronecker curvature vs ρ* (module docstring).
 
@@ -272,20 +271,20 @@ def _rows(exp, mask):
 
 
 @check(
-    "S4-spectral-model",
+    "S4.spectral_model",
     claim="under spectral-norm smoothness with certified L_op, Muon descends for every eta < 2||G||_*/L_op "
     "and GD for every eta < 2 srank(G)/L_op: the actual one-step thresholds are at least these "
     "(tight for Muon when polar(G) spans the top curvature directions)",
     source="S4",
     theorems=("S4.muon.spectral_model", "S4.gd.spectral_model"),
-    experiment="s4_spectral_model",
+    experiment="S4.spectral_model",
     mutations=("understate_constant",),
 )
 def s4_spectral_model_check(*, quick: bool, mutation: str | None = None):
     """Four verdicts: guaranteed/actual threshold <= 1 (Muon, GD) and F(W − c·η_guar D)/F(W) <= 1 for
     c ∈ FACTORS (Muon, GD).  "understate_constant" evaluates the model with L_op × 0.8: at the designed
     (tight) start the guaranteed step then exceeds the actual threshold by 25 %."""
-    exp = get_experiment("s4_spectral_model")(quick=quick, mutation=mutation)
+    exp = get_experiment("S4.spectral_model")(quick=quick, mutation=mutation)
     m, th = exp
     every = np.ones(len(exp.meta["rows"]), bool)
     out = []
@@ -333,20 +332,20 @@ def kron_theorem_as_checked(mutation: str | None):
 
 
 @check(
-    "S4-kron-rate",
+    "S4.kron",
     claim="under Kronecker curvature H[D] = A D B, preconditioned GD W - eta P_L G P_R with the best "
     "constant step contracts at exactly rho* = (k - 1)/(k + 1), k = kappa_mu kappa_nu "
     "(plain GD: kappa(A) kappa(B); left whitening: kappa(B)), and any other constant step is slower",
     source="S4",
     theorems=("S4.kron",),
-    experiment="s4_kron_rate",
+    experiment="S4.kron",
     mutations=("understate_constant", "wrong_exponent"),
 )
 def s4_kron_rate_check(*, quick: bool, mutation: str | None = None):
     """Three verdicts: |rate/ρ* − 1| <= 1e-9 at η* (two-sided), the worst single-step contraction over the
     window <= ρ*(1 + 1e-9), and ρ*/rate <= 1 at 0.9η*, 1.1η* (η* is the best constant step).
     "understate_constant": m_hi (hence κ) understated by 20 %; "wrong_exponent": κ^{1/2} for κ."""
-    exp = get_experiment("s4_kron_rate")(quick=quick)
+    exp = get_experiment("S4.kron")(quick=quick)
     m, th = exp
     thm = kron_theorem_as_checked(mutation)
     rho = thm.evaluate(m_lo=th["m_lo"], m_hi=understate(th["m_hi"], mutation)).require()

@@ -39,9 +39,8 @@ import numpy as np
 
 import bounds
 import problems
-from lab.checks import check
 from lab.claims.mutations import mutate, understate
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.optimizers import lmo_step, sgd
 from lab.runner import run
 from lab.stats import SlopeCI, Verdict, loglog_slope, ratio_to_bound, slope_ci
@@ -111,7 +110,7 @@ def _threshold_compute(points):
     }
 
 
-@experiment("s4_thresholds")
+@experiment("S4.threshold")
 def s4_thresholds(*, quick: bool = True, cache=True, **options) -> Experiment:
     """One-step descent thresholds of Muon and GD by bisection vs the closed forms (S4.*.threshold).
 
@@ -203,7 +202,7 @@ def _runs(name, methods, axes, cache, mutation):
     )
 
 
-@experiment("s4_divergence")
+@experiment("S4.gd.stability")
 def s4_divergence(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """GD diverges beyond 2/λ_max within a few iterations; Muon stays bounded at every step size.
 
@@ -268,7 +267,7 @@ def s4_divergence(*, quick: bool = True, cache=True, mutation: str | None = None
     )
 
 
-@experiment("s4_floor")
+@experiment("S4.muon.level")
 def s4_floor(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """Constant-step Muon's loss floor ∝ η² (``lmo_step``, exact polar, deterministic).
 
@@ -344,14 +343,14 @@ def _curves(values, seeds, xs):
 
 
 @check(
-    "S4-threshold",
+    "S4.threshold",
     claim="the one-step descent threshold of Muon is 2||G||_*/<O, H O> (GD: 2||G||_F^2/<G, H G>); "
     "with sigma_1 fixed it tracks the mean singular value (slope 1 vs sigma_bar, isotropic H) "
     "while GD's does not "
     "move (slope 0)",
     source="S4",
     theorems=("S4.muon.threshold", "S4.gd.threshold", "S4.muon.isotropic"),
-    experiment="s4_thresholds",
+    experiment="S4.threshold",
     mutations=(),
 )
 def s4_threshold(*, quick: bool, mutation: str | None = None):
@@ -362,7 +361,7 @@ def s4_threshold(*, quick: bool, mutation: str | None = None):
     slope (2·1e-9 / range of log σ̄), since on isotropic 𝓗 the relation is exact and the bootstrap
     interval is degenerate.
     """
-    exp = get_experiment("s4_thresholds")(quick=quick)
+    exp = get_experiment("S4.threshold")(quick=quick)
     m, th = exp
     out = []
     for name in ("muon", "gd"):
@@ -406,18 +405,18 @@ def s4_threshold(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S4-gd-diverges",
+    "S4.gd.stability",
     claim="GD diverges beyond 2/lambda_max within a few iterations (its top mode grows as "
     "|1 - eta lambda_max|^t) and is monotone below it, while Muon stays bounded at every step size",
     source="S4",
     theorems=("S4.gd.stability",),
-    experiment="s4_divergence",
+    experiment="S4.gd.stability",
     mutations=("double_step",),
 )
 def s4_gd_diverges(*, quick: bool, mutation: str | None = None):
     """Three verdicts: GD monotone below 2/λ_max; GD's gap >= the exact top-mode term beyond; Muon's gap
     <= max(gap_0, B(η)) (the bounded-level derivation in :mod:`lab.claims.spectral_flattening.thresholds`)."""
-    exp = get_experiment("s4_divergence")(quick=quick, mutation=mutation)
+    exp = get_experiment("S4.gd.stability")(quick=quick, mutation=mutation)
     m, th = exp
     gap = m["gap"]
     gd = exp.meta["method"] == "gd"
@@ -472,16 +471,16 @@ def s4_gd_diverges(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S4-eta2-floor",
+    "S4.muon.level",
     claim="constant-step Muon oscillates near W* with a loss floor proportional to eta^2: "
     "log-log slope 2 (eta -> 0) and the certified invariant level L_op^2 eta^2/(8 mu) + L_op eta^2/2",
     source="S4",
     theorems=("S4.muon.level",),
-    experiment="s4_floor",
+    experiment="S4.muon.level",
     mutations=("wrong_exponent", "understate_constant"),
 )
 def s4_eta2_floor(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("s4_floor")(quick=quick)
+    exp = get_experiment("S4.muon.level")(quick=quick)
     m, th = exp
     eta, seeds = exp.meta["eta"], exp.meta["seed"]
     Y = _curves(m["floor"], seeds, eta)

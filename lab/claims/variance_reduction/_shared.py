@@ -8,7 +8,7 @@ import problems
 from bounds.s2 import horizon_free_schedule
 from lab.claims._common import columns
 from lab.claims.mutations import mutate, understate
-from lab.experiments import check_options, get_experiment
+from lab.claims.registry import check_options, get_experiment
 from lab.optimizers import muon, muon_mvr1, muon_mvr2
 from lab.random import RNG
 from lab.runner import log_checkpoints, run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.checks import check
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _NAMES,
     _R,
@@ -16,7 +16,6 @@ from lab.claims.variance_reduction._shared import (
     _get,
     _sweep,
 )
-from lab.experiments import Experiment, experiment
 from lab.stats import Verdict, ratio_to_bound
 
 
@@ -30,7 +29,7 @@ def _descent_config(quick):
     }
 
 
-@experiment("s2_descent")
+@experiment("S2.D")
 def s2_descent(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """(D) per step, deterministic, exact polar (``bounds.get("S2.D")``).
 
@@ -75,12 +74,12 @@ def s2_descent(*, quick: bool = True, cache=True, mutation: str | None = None) -
 
 
 @check(
-    "S2-D",
+    "S2.D",
     claim="One Muon step with exact polar obeys f(X+) <= f(X) - eta||grad||_* + 2 eta||eps||_* "
     "+ (L r/2) eta^2 (deterministic, every step)",
     source="S2",
     theorems=("S2.D",),
-    experiment="s2_descent",
+    experiment="S2.D",
     mutations=("double_step", "understate_constant"),
 )
 def s2_d(*, quick: bool, mutation: str | None = None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.checks import check
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _RATES_PROBLEM,
     SRC,
@@ -16,7 +16,6 @@ from lab.claims.variance_reduction._shared import (
     _single,
     _sweep,
 )
-from lab.experiments import Experiment, experiment
 from lab.stats import Verdict
 
 
@@ -36,7 +35,7 @@ def _floor_config(quick):
     }
 
 
-@experiment("s2_gamma_floor")
+@experiment("S2.gamma_floor")
 def s2_gamma_floor(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """MVR1 with a constant γ leaves an estimator-error floor ≈ γσ.
 
@@ -97,12 +96,12 @@ FLOOR_RATIO = (0.9, 1.1)
 
 
 @check(
-    "S2-gamma-floor",
+    "S2.gamma_floor",
     claim="MVR1 with a constant gamma leaves an estimator-error floor ~ gamma*sigma, "
     "while gamma_t = t^-1/2 keeps decreasing",
     source="S2",
     theorems=(),
-    experiment="s2_gamma_floor",
+    experiment="S2.gamma_floor",
     mutations=("wrong_exponent",),
 )
 def s2_gamma_floor_check(*, quick: bool, mutation: str | None = None):

@@ -62,9 +62,9 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims._common import columns
 from lab.claims.mutations import mutate, understate
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _EPS,
     _R,
@@ -73,7 +73,6 @@ from lab.claims.variance_reduction._shared import (
     _get,
     _run_variant,
 )
-from lab.experiments import Experiment, experiment
 from lab.optimizers import muon
 from lab.oracles import NewtonSchulzOracle, exact_lmo, inexact_oracle
 from lab.orthogonalization import ns_delta_upper
@@ -185,7 +184,7 @@ def _descent_sweep(name, cfg, oracles, deltas, mutation, cache):
     )
 
 
-@experiment("s2_descent_inexact")
+@experiment("S2.D.inexact")
 def s2_descent_inexact(
     *, quick: bool = True, cache=True, mutation: str | None = None, **options
 ) -> Experiment:
@@ -250,13 +249,13 @@ _D_PROBLEMS = "isotropic_quadratic 8x6 (L=1, start 3 from X*) and kronecker_quad
 
 
 @check(
-    "S2-D-inexact",
+    "S2.D.inexact",
     claim="One Muon step with a delta-inexact oracle obeys f(X+) <= f(X) - eta(1-delta)||grad||_* "
     "+ 2 eta||eps||_* + (L r/2)(1+delta)^2 eta^2 (deterministic, every step; injected errors and "
     "Newton-Schulz with its a-priori delta)",
     source="S2",
     theorems=("S2.D.inexact",),
-    experiment="s2_descent_inexact",
+    experiment="S2.D.inexact",
     mutations=("double_step", "understate_constant"),
 )
 def s2_d_inexact(*, quick: bool, mutation: str | None = None):

@@ -54,10 +54,9 @@ import sympy as sp
 import bounds
 import problems
 from bounds import symbols as S
-from lab.checks import check
 from lab.claims._common import columns, interval_direction, point_rng
+from lab.claims.registry import Experiment, check, check_options, engine_code, experiment, get_experiment
 from lab.claims.variance_reduction._shared import _constants, checkpoints
-from lab.experiments import Experiment, check_options, engine_code, experiment, get_experiment
 from lab.optimizers import muon_mvr1, muon_mvr2
 from lab.oracles import inexact_oracle, newton_schulz_oracle
 from lab.runner import run
@@ -147,7 +146,7 @@ def _method(mutation):
     return "mvr2_prev" if mutation == "wrong_sample" else "mvr2"
 
 
-@experiment("x_mvr_rates")
+@experiment("X.MVR2.inexact")
 def x_mvr_rates(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """MVR2's T^(−1/3) with inexact oracles (module docstring).
 
@@ -221,7 +220,7 @@ def _grid_config(quick):
     )
 
 
-@experiment("x_mvr_grid")
+@experiment("X.MVR2.inexact.bound")
 def x_mvr_grid(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Constant-(η, α) MVR2 with injected errors: the X.MVR2.inexact bound, degradation and step shift.
 
@@ -345,22 +344,22 @@ def _rate_verdicts(ex, predicted):
 
 
 @check(
-    "X-MVR2-inexact",
+    "X.MVR2.inexact",
     claim="Muon-MVR2 with a delta-inexact oracle keeps the T^-1/3 rate; its constant-(eta, alpha) bound "
     "holds, degrades at most by (1 + delta)^(1/3)/(1 - delta), and the optimal step shrinks with delta",
     source="S2",
     theorems=("X.MVR2.inexact", "X.MVR1.inexact"),
-    experiment="x_mvr_rates",
+    experiment="X.MVR2.inexact",
     mutations=("wrong_sample", "wrong_exponent"),
 )
 def x_mvr2_inexact(*, quick: bool, mutation: str | None = None):
     """Rate per oracle, bound and degradation per kind, step shift (module docstring)."""
     run_mut = "wrong_sample" if mutation == "wrong_sample" else None
-    rates = get_experiment("x_mvr_rates")(quick=quick, mutation=run_mut)
+    rates = get_experiment("X.MVR2.inexact")(quick=quick, mutation=run_mut)
     predicted = -0.25 if mutation == "wrong_exponent" else rates.theoretical["exponent"]
     out = _rate_verdicts(rates, predicted)
 
-    ex = get_experiment("x_mvr_grid")(quick=quick, mutation=run_mut)
+    ex = get_experiment("X.MVR2.inexact.bound")(quick=quick, mutation=run_mut)
     out += _mvr1_bound_rows(ex)
     problem = _grid_problem(ex)
     out += _mvr2_grid_rows(ex, problem)

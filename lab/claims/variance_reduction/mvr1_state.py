@@ -7,9 +7,9 @@ import numpy as np
 
 import bounds
 from bounds.s2 import horizon_free_schedule
-from lab.checks import check
 from lab.claims._common import columns
 from lab.claims.mutations import mutate, understate
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _EPS,
     _R,
@@ -19,7 +19,6 @@ from lab.claims.variance_reduction._shared import (
     _get,
     _run_variant,
 )
-from lab.experiments import Experiment, experiment
 from lab.optimizers import muon_mvr1
 from lab.optimizers.base import gradient_fn
 from lab.random import RNG
@@ -115,7 +114,7 @@ def _state_sweep(name, cfg, mutation, cache):
     )
 
 
-@experiment("s2_mvr1_state")
+@experiment("S2.E.MVR1.state")
 def s2_mvr1_state(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """S2.E.MVR1.state one step at a time on the measured seed-mean quantities.
 
@@ -169,13 +168,13 @@ SRC_E = "lab derivation consistent with S2 (Chang, Liu, Yuan, arXiv 2509.15816)"
 
 
 @check(
-    "S2-E-MVR1-state",
+    "S2.E.MVR1.state",
     claim="The MVR1 state u_t = E||eps_t - gamma_{t+1} xi_t||_F^2 obeys u_t <= beta_t u_{t-1} + "
     "(beta_t^2/a_t)(1-gamma_t)^2 L^2 r eta_{t-1}^2 + (a_t + gamma_t beta_t - gamma_{t+1})^2 sigma^2 "
     "at every t",
     source="S2",
     theorems=("S2.E.MVR1.state",),
-    experiment="s2_mvr1_state",
+    experiment="S2.E.MVR1.state",
     mutations=("understate_constant", "flip_momentum", "double_step"),
 )
 def s2_e_mvr1_state(*, quick: bool, mutation: str | None = None):

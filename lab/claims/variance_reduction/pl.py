@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims.mutations import understate
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _NAMES,
     _PL_PROBLEM,
@@ -19,7 +19,6 @@ from lab.claims.variance_reduction._shared import (
     _single,
     _sweep,
 )
-from lab.experiments import Experiment, experiment
 from lab.stats import Verdict, ratio_to_bound
 
 
@@ -38,7 +37,7 @@ def _pl_config(quick):
     }
 
 
-@experiment("s2_pl")
+@experiment("S2.P1")
 def s2_pl(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """P1 (best iterate of E√(f − f*)) and P2 (last iterate of E f − f*) under PL.
 
@@ -114,11 +113,11 @@ def _wrong_rate(T, method, mutation):
 
 
 @check(
-    "S2-P1",
+    "S2.P1",
     claim="Under PL the best iterate satisfies min_t E sqrt(f - f*) <= N_k / sqrt(2 mu) (Muon, MVR1, MVR2)",
     source="S2",
     theorems=("S2.P1", "S2.P1.MVR1", "S2.P1.MVR2"),
-    experiment="s2_pl",
+    experiment="S2.P1",
     mutations=("wrong_exponent",),
 )
 def s2_p1(*, quick: bool, mutation: str | None = None):
@@ -149,12 +148,12 @@ def s2_p1(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S2-P2",
+    "S2.P2",
     claim="Under PL with a gradient bound G the last iterate satisfies E f(X_T) - f* <= "
     "max(Delta, H/(c eta0 - p)) T^-p, c = 2 mu/G, p = 1/4 (Muon, MVR1), 1/3 (MVR2), p < c eta0 <= 1",
     source="S2",
     theorems=("S2.P2", "S2.P2.MVR1", "S2.P2.MVR2"),
-    experiment="s2_pl",
+    experiment="S2.P1",
     mutations=("wrong_exponent",),
 )
 def s2_p2(*, quick: bool, mutation: str | None = None):

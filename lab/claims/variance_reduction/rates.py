@@ -10,7 +10,7 @@ import numpy as np
 
 import bounds
 from bounds.s2 import anytime_bound, estimator_error_bound
-from lab.checks import check
+from lab.claims.registry import Experiment, check, experiment
 from lab.claims.variance_reduction._shared import (
     _BOUND_METHOD,
     _NAMES,
@@ -32,7 +32,6 @@ from lab.claims.variance_reduction._shared import (
     _single,
     _sweep,
 )
-from lab.experiments import Experiment, experiment
 from lab.stats import Verdict, ratio_to_bound, slope_ci, slope_difference_ci
 
 
@@ -120,7 +119,7 @@ def _rate_measures(data, methods):
     return out
 
 
-@experiment("s2_rates")
+@experiment("S2.N1")
 def s2_rates(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Muon vs MVR1 vs MVR2 (and MVR2 with the previous sample) in the noise-dominated regime.
 
@@ -181,7 +180,7 @@ def _tight_configs(quick):
     }
 
 
-@experiment("s2_tight")
+@experiment("S2.E")
 def s2_tight(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Deterministic configurations on ``isotropic_quadratic`` where the S2 bounds are nearly tight.
 
@@ -209,12 +208,12 @@ def s2_tight(*, quick: bool = True, cache=True, mutation: str | None = None) -> 
 
 
 @check(
-    "S2-E",
+    "S2.E",
     claim="The scalar recursions E-Muon, E-MVR1, E-MVR2 bound the measured E||M_t - grad f(X_t)||_F^2 "
     "at every t",
     source="S2",
     theorems=("S2.E.Muon", "S2.E.MVR1", "S2.E.MVR2"),
-    experiment="s2_rates",
+    experiment="S2.N1",
     mutations=("understate_constant", "double_step"),
 )
 def s2_e(*, quick: bool, mutation: str | None = None):
@@ -308,12 +307,12 @@ def _anytime(claim, methods, quick, mutation):
 
 
 @check(
-    "S2-N1",
+    "S2.N1",
     claim="Muon and MVR1 with horizon-free schedules: anytime O~(T^-1/4) bound on the gradient, "
     "ratio <= 1 for every T of one run",
     source="S2",
     theorems=("S2.star", "S2.N1", "S2.N1.MVR1"),
-    experiment="s2_rates",
+    experiment="S2.N1",
     mutations=("double_step", "understate_constant"),
 )
 def s2_n1(*, quick: bool, mutation: str | None = None):
@@ -322,12 +321,12 @@ def s2_n1(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S2-N2",
+    "S2.N2",
     claim="MVR2 with the horizon-free schedule: anytime O~(T^-1/3) bound on the gradient, "
     "ratio <= 1 for every T of one run",
     source="S2",
     theorems=("S2.star", "S2.N2"),
-    experiment="s2_rates",
+    experiment="S2.N1",
     mutations=("double_step", "understate_constant"),
 )
 def s2_n2(*, quick: bool, mutation: str | None = None):
@@ -404,12 +403,12 @@ def fit_window(T, Y, decades=WINDOW_DECADES, min_T=10.0):
 
 
 @check(
-    "S2-slopes",
+    "S2.slopes",
     claim="In the noise-dominated regime the estimator error and the gradient norm fall like "
     "T^-1/4 (Muon, MVR1) and T^-1/3 (MVR2), MVR2 significantly steeper",
     source="S2",
     theorems=("S2.N1", "S2.N1.MVR1", "S2.N2"),
-    experiment="s2_rates",
+    experiment="S2.N1",
     mutations=("wrong_sample",),
 )
 def s2_slopes(*, quick: bool, mutation: str | None = None):
@@ -485,12 +484,12 @@ def s2_slopes(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S2-same-sample",
+    "S2.same_sample",
     claim="MVR2 needs the same sample at X_t and X_{t-1}: with the previous sample the "
     "estimator error loses the T^-1/3 rate",
     source="S2",
     theorems=(),
-    experiment="s2_rates",
+    experiment="S2.N1",
     mutations=("wrong_sample",),
 )
 def s2_same_sample(*, quick: bool, mutation: str | None = None):

@@ -67,11 +67,10 @@ import numpy as np
 
 import bounds
 import problems
-from lab.checks import check
 from lab.claims._common import columns
 from lab.claims.mutations import mutate, understate
+from lab.claims.registry import Experiment, check, check_options, experiment
 from lab.claims.variance_reduction._shared import _get, checkpoints
-from lab.experiments import Experiment, check_options, experiment
 from lab.optimizers import muon, muon_mvr2
 from lab.random import RNG
 from lab.runner import run
@@ -161,7 +160,7 @@ def _hf_config(quick):
     }
 
 
-@experiment("s2_horizon_free")
+@experiment("S2.horizon_free")
 def s2_horizon_free(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Horizon-free schedules vs the best constant (η, α) tuned for each horizon T.
 
@@ -238,7 +237,7 @@ def _rank_configs(quick):
     }
 
 
-@experiment("s2_rank_scaling")
+@experiment("S2.rank_scaling")
 def s2_rank_scaling(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Measured min_{t<=T} E‖∇f(X_t)‖ against N1 for r ∈ {2, 4, 8} (same L, Δ, total σ).
 
@@ -326,13 +325,13 @@ def ratio_slope_ci(T, free_seeds, tuned_seeds, level=0.95, n_boot=N_BOOT, seed=0
 
 
 @check(
-    "S2-horizon-free",
+    "S2.horizon_free",
     claim="The horizon-free schedules (Muon eta0 t^-3/4, c_a t^-1/2; MVR2 eta0 t^-2/3, c_a t^-2/3) reach, at "
     "every T, E||grad f(X_T)||_F within a factor 4 of the best constant (eta, alpha) tuned for T, the "
     "ratio growing no faster than 1 + ln T",
     source="S2",
     theorems=("S2.N1", "S2.N2"),
-    experiment="s2_horizon_free",
+    experiment="S2.horizon_free",
     mutations=("wrong_exponent",),
 )
 def s2_horizon_free_check(*, quick: bool, mutation: str | None = None):
@@ -383,12 +382,12 @@ def s2_horizon_free_check(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S2-rank-scaling",
+    "S2.rank_scaling",
     claim="N1 (through sqrt(r) and L r) bounds min_t E||grad f||_F for every rank r = min(m, n) in {2, 4, 8} "
     "(same L, Delta, total sigma); the measured r-exponent is reported against the bound's",
     source="S2",
     theorems=("S2.N1",),
-    experiment="s2_rank_scaling",
+    experiment="S2.rank_scaling",
     mutations=("wrong_exponent",),
     report_only=("S2-rank-scaling[exponent]",),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import problems
-from lab.experiments import check_options
+from lab.claims.registry import check_options
 from lab.orthogonalization import ns_image
 from lab.random import RNG
 

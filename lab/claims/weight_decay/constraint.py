@@ -48,8 +48,8 @@ from __future__ import annotations
 import numpy as np
 
 import bounds
-from lab.checks import check
 from lab.claims.mutations import mutate, understate
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.claims.weight_decay._shared import (
     _PROBLEM,
     _SRC,
@@ -65,7 +65,6 @@ from lab.claims.weight_decay._shared import (
     _start,
     certified_overshoot,
 )
-from lab.experiments import Experiment, experiment, get_experiment
 from lab.optimizers import lion_k
 from lab.runner import run
 from lab.stats import Verdict, ratio_to_bound, slope_ci, vacuous
@@ -136,7 +135,7 @@ def _lion_runs(quick, cache, mutation):
     return cfg, sweep
 
 
-@experiment("s3_entry")
+@experiment("S3.L1")
 def s3_entry(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """L1: entering the ball ‖X‖_op <= ωs/λ at rate (1 − ηλ)^t, per oracle (S3.L1, S3.L1.radius).
 
@@ -193,7 +192,7 @@ def s3_entry(*, quick: bool = True, cache=True, mutation: str | None = None, **o
     )
 
 
-@experiment("s3_constrained")
+@experiment("S3.S.constrained_optimum")
 def s3_constrained(
     *, quick: bool = True, cache=True, mutation: str | None = None, radius_factor: float = 1.0, **options
 ) -> Experiment:
@@ -253,17 +252,17 @@ def s3_constrained(
 
 
 @check(
-    "S3-L1-envelope",
+    "S3.L1",
     claim="(||X_t||_op - omega s/lam)_+ <= (1 - eta lam)^t (||X_0||_op - omega s/lam)_+ "
     "for every oracle with ||O||_op <= omega (omega certified per NS preset; 1 for exact polar)",
     source="S3",
     theorems=("S3.L1",),
-    experiment="s3_entry",
+    experiment="S3.L1",
     mutations=("understate_constant",),
 )
 def s3_l1_envelope(*, quick: bool, mutation: str | None = None):
     """Envelope with the certified overshoot ω = max_{[0,1]} p^(5) (understate_constant: 0.8ω)."""
-    exp = get_experiment("s3_entry")(quick=quick)
+    exp = get_experiment("S3.L1")(quick=quick)
     m, th = exp
     lam = exp.meta["wd"][:, None]
     omega = understate(th["omega_certified"], mutation)[:, None]
@@ -298,16 +297,16 @@ def s3_l1_envelope(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S3-radius",
+    "S3.L1.radius",
     claim="the invariant radius is (max_t ||O_t||_op) s/lam: ||X_t||_op <= omega_t s/lam + "
     "(1 - eta lam)^t (||X_0|| - omega_t s/lam)_+ with the measured running overshoot omega_t",
     source="S3",
     theorems=("S3.L1.radius",),
-    experiment="s3_entry",
+    experiment="S3.L1",
     mutations=("understate_constant",),
 )
 def s3_radius(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("s3_entry")(quick=quick)
+    exp = get_experiment("S3.L1")(quick=quick)
     m, th = exp
     lam, eta = exp.meta["wd"][:, None], exp.meta["lr"][:, None]
     omega = understate(m["overshoot_max"], mutation)
@@ -337,13 +336,13 @@ def s3_radius(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S3-constrained-optimum",
+    "S3.S.constrained_optimum",
     claim="Muon + weight decay (exact polar) converges to the constrained optimum "
     "min F s.t. ||X||_op <= s/lam computed independently: 0 <= F(X_t) - F_c <= S(X_t)/lam inside the ball, "
     "and S(X_t) -> 0 as eta -> 0",
     source="S3",
     theorems=("S3.S",),
-    experiment="s3_constrained",
+    experiment="S3.S.constrained_optimum",
     mutations=("understate_constant", "wrong_exponent"),
 )
 def s3_constrained_optimum(*, quick: bool, mutation: str | None = None):
@@ -356,7 +355,7 @@ def s3_constrained_optimum(*, quick: bool, mutation: str | None = None):
        least 1/2 (measured ≈ 1: O(η) oscillation about the optimum); "wrong_exponent" asks for 2.
     """
     factor = understate(1.0, mutation)
-    exp = get_experiment("s3_constrained")(quick=quick, radius_factor=factor)
+    exp = get_experiment("S3.S.constrained_optimum")(quick=quick, radius_factor=factor)
     m, th = exp
     ex = exp.meta["oracles"] == "exact"
     gap, ins = m["gap"][ex], m["inside"][ex]

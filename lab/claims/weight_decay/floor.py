@@ -46,8 +46,7 @@ import numpy as np
 
 import bounds
 import problems
-from lab.checks import check
-from lab.experiments import Experiment, check_options, experiment, get_experiment
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.optimizers import muon
 from lab.random import RNG
 from lab.schedules import power
@@ -114,7 +113,7 @@ def _config(quick):
     )
 
 
-@experiment("x_wd_floor")
+@experiment("X.WD.floor")
 def x_wd_floor(*, quick: bool = True, cache=True, mutation: str | None = None) -> Experiment:
     """Constant-step floor and decaying-step convergence of Muon + weight decay (module docstring).
 
@@ -192,17 +191,17 @@ SLOPE_TOL = 0.05
 
 
 @check(
-    "X-WD-floor",
+    "X.WD.floor",
     claim="with a constant step, Muon + decoupled weight decay stays Theta(eta) away from the constrained "
     "optimum when it has singular values inside the ball (floor linear in eta); a decaying step converges",
     source="S3",
     theorems=("X.WD.floor", "X.WD.gap"),
-    experiment="x_wd_floor",
+    experiment="X.WD.floor",
     mutations=("coupled_weight_decay",),
 )
 def x_wd_floor_check(*, quick: bool, mutation: str | None = None):
     """Four verdicts (module docstring)."""
-    ex = get_experiment("x_wd_floor")(quick=quick, mutation=mutation)
+    ex = get_experiment("X.WD.floor")(quick=quick, mutation=mutation)
     m, th = ex.measured, ex.theoretical
     eta = np.asarray(ex.meta["eta"])
     problem = (

@@ -7,10 +7,9 @@ import numpy as np
 
 import bounds
 from bounds.s3 import frank_wolfe_vertex, lyapunov_phi, muon_wd_direction_sq, stationarity_measure
-from lab.checks import check
 from lab.claims.mutations import mutate, understate
+from lab.claims.registry import Experiment, check, experiment, get_experiment
 from lab.claims.weight_decay._shared import _SRC, SCALE, _check_common, _problem, _rounding, _rows, _start
-from lab.experiments import Experiment, experiment, get_experiment
 from lab.optimizers import muon
 from lab.stats import Verdict, ratio_to_bound
 from lab.sweeps import Grid, run_sweep
@@ -94,7 +93,7 @@ def _constants(problem_name):
     return float(p.constants.L_frobenius), int(min(p.block_shapes[0]))
 
 
-@experiment("s3_frank_wolfe")
+@experiment("S3.L3")
 def s3_frank_wolfe(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """L3 (β = 0, exact polar, X₀ in the ball, s = 1): one-step Frank–Wolfe inequality and the rate.
 
@@ -165,7 +164,7 @@ def s3_frank_wolfe(*, quick: bool = True, cache=True, mutation: str | None = Non
     )
 
 
-@experiment("s3_lyapunov")
+@experiment("S3.L2")
 def s3_lyapunov(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """L2 (β = 0.9, EMA, no Nesterov, exact polar, X₀ inside the ball, s = 1).
 
@@ -235,17 +234,17 @@ def s3_lyapunov(*, quick: bool = True, cache=True, mutation: str | None = None, 
 
 
 @check(
-    "S3-L3",
+    "S3.L3",
     claim="Frank-Wolfe view (beta = 0, exact polar, X_0 in the ball, s = 1): one step "
     "F(X_{t+1}) - F(X_t) <= -eta S(X_t) + (L/2) eta^2 lam^2 ||S_t - X_t||_F^2 and "
     "min_{t<T} S(X_t) <= (F(X_0) - F_inf)/(eta T) + 2 L r eta",
     source="S3",
     theorems=("S3.L3.step", "S3.L3"),
-    experiment="s3_frank_wolfe",
+    experiment="S3.L3",
     mutations=("double_step", "understate_constant"),
 )
 def s3_l3(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("s3_frank_wolfe")(
+    exp = get_experiment("S3.L3")(
         quick=quick, mutation="double_step" if mutation == "double_step" else None
     )
     m, th = exp
@@ -280,17 +279,17 @@ def s3_l3(*, quick: bool, mutation: str | None = None):
 
 
 @check(
-    "S3-L2-lyapunov",
+    "S3.L2",
     claim="H_t = F(X_t) + eta/(1-beta) (s||B_t||_* + lam<B_t, X_t>) is non-increasing up "
     "to O(eta^2) inside the ball: one step <= -eta Phi_t - eta^2 lam/(1-beta) Phi_{t+1} + (L/2) eta^2 Q_t "
     "and H_{t+1} - H_t <= 2 L s^2 r eta^2",
     source="S3",
     theorems=("S3.L2", "S3.L2.ball"),
-    experiment="s3_lyapunov",
+    experiment="S3.L2",
     mutations=("double_step", "understate_constant"),
 )
 def s3_l2(*, quick: bool, mutation: str | None = None):
-    exp = get_experiment("s3_lyapunov")(
+    exp = get_experiment("S3.L2")(
         quick=quick, mutation="double_step" if mutation == "double_step" else None
     )
     m, th = exp

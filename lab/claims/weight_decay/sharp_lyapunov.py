@@ -58,10 +58,9 @@ import bounds
 import bounds.s3
 import problems
 from bounds.s3 import lyapunov_phi, muon_wd_direction_sq
-from lab.checks import check
 from lab.claims.mutations import mutate
+from lab.claims.registry import Experiment, check, check_options, experiment, get_experiment
 from lab.claims.weight_decay._shared import PROBLEM
-from lab.experiments import Experiment, check_options, experiment, get_experiment
 from lab.optimizers import muon
 from lab.random import RNG
 from lab.stats import Verdict, ratio_to_bound
@@ -141,7 +140,7 @@ def _compute(points):
     return out
 
 
-@experiment("s3_sharp")
+@experiment("S3.L2.sharp")
 def s3_sharp(*, quick: bool = True, cache=True, mutation: str | None = None, **options) -> Experiment:
     """S3.L2.sharp one step at a time, with the exact identity behind it (module docstring).
 
@@ -221,19 +220,19 @@ _PROBS = (
 
 
 @check(
-    "S3-L2-sharp",
+    "S3.L2.sharp",
     claim="H_t = F(X_t) + eta beta/(1-beta) (s||B_t||_* + lam<B_t, X_t>): one step "
     "H_{t+1} - H_t <= -eta(1 + eta lam beta/(1-beta)) Phi(B_{t+1}, X_t) "
     "+ (L/2) eta^2 ||s polar(B_{t+1}) + lam X_t||^2, "
     "with the proof's exact cancellation holding to rounding",
     source="S3",
     theorems=("S3.L2.sharp",),
-    experiment="s3_sharp",
+    experiment="S3.L2.sharp",
     mutations=("double_step", "flip_momentum"),
 )
 def s3_l2_sharp(*, quick: bool, mutation: str | None = None):
     """Identity, remainder signs and the theorem's inequality at every step of every (β, η, λ, s, start)."""
-    exp = get_experiment("s3_sharp")(quick=quick, mutation=mutation)
+    exp = get_experiment("S3.L2.sharp")(quick=quick, mutation=mutation)
     m, th = exp
     allow = 64 * _EPS * m["scale"]
     rows = exp.meta["rows"]
