@@ -222,20 +222,9 @@ def _batched(sweep: _Sweep):
         sweep.sync,
     )
     t_batched = _timing(seg, load0)
-    row = Row(
-        "sweep",
-        sweep.case,
-        "batched lab.runner.run",
-        sweep.name,
-        sweep.dtype,
-        sweep.batch_shape,
-        work=sweep.configs,
-        work_unit="member-steps per step",
-        time_best_s=t_batched.best,
-        time_median_s=t_batched.median,
-        rate_best=sweep.configs / t_batched.best,
-        rate_median=sweep.configs / t_batched.median,
-        unit="member-steps/s",
+    row = _batched_row(
+        sweep,
+        t_batched,
         repeats=len(seg),
         number=segment,
         load1=round(t_batched.load, 2),
@@ -292,9 +281,9 @@ def _loop(sweep: _Sweep, result, loop_runs: int, progress) -> Row:
     )
 
 
-def _speed_up(sweep: _Sweep, t_batched: Timing, loop_row: Row, load: float) -> Row:
-    """Optimizer steps per second of the batched run over those of the loop (the target)."""
-    speed = Row(
+def _batched_row(sweep: _Sweep, t_batched: Timing, **fields) -> Row:
+    """The batched run's row: member-steps per second of one ``lab.runner.run`` step, plus ``fields``."""
+    return Row(
         "sweep",
         sweep.case,
         "batched lab.runner.run",
@@ -308,6 +297,15 @@ def _speed_up(sweep: _Sweep, t_batched: Timing, loop_row: Row, load: float) -> R
         rate_best=sweep.configs / t_batched.best,
         rate_median=sweep.configs / t_batched.median,
         unit="member-steps/s",
+        **fields,
+    )
+
+
+def _speed_up(sweep: _Sweep, t_batched: Timing, loop_row: Row, load: float) -> Row:
+    """Optimizer steps per second of the batched run over those of the loop (the target)."""
+    speed = _batched_row(
+        sweep,
+        t_batched,
         reference="python loop of single runs",
         target=SWEEP_TARGET_VS_LOOP,
         load1=load,
